@@ -1,0 +1,55 @@
+namespace Provisioning.Core.Errors;
+
+/// <summary>
+/// What went wrong, independent of PowerShell. The cmdlet layer maps each kind to an error id
+/// (<c>&lt;Noun&gt;&lt;Condition&gt;</c>) and an <c>ErrorCategory</c> in one place.
+/// </summary>
+public enum ErrorKind
+{
+    /// <summary>An unexpected failure inside the engine.</summary>
+    Internal = 0,
+    /// <summary>The testbed file is not valid YAML or breaks the testbed schema.</summary>
+    TestbedFormat,
+    /// <summary>A file or directory given on the controller does not exist.</summary>
+    LocalPathNotFound,
+    /// <summary>No testbed is loaded, or the named one does not exist.</summary>
+    TestbedNotFound,
+    /// <summary>A provider (Local) could not start or stop its agents.</summary>
+    ProviderFailed,
+    /// <summary>A required program (sshd, ssh) is missing on the controller.</summary>
+    DependencyMissing,
+    /// <summary>The host could not be reached (DNS, refused, timeout, jump host).</summary>
+    HostUnreachable,
+    /// <summary>The host's key is unknown or does not match known_hosts.</summary>
+    HostKeyVerificationFailed,
+    /// <summary>The host refused our credentials.</summary>
+    AuthenticationFailed,
+    /// <summary>The remote command exited with a non-zero status.</summary>
+    CommandFailed,
+    /// <summary>The remote command ran past its timeout and was killed.</summary>
+    CommandTimedOut,
+    /// <summary>The work was cancelled (Ctrl+C) before the host finished.</summary>
+    Cancelled,
+    /// <summary>A template names a variable that the host does not define.</summary>
+    TemplateVariableUndefined,
+    /// <summary>A template is not well formed.</summary>
+    TemplateSyntax,
+    /// <summary>A host pattern is not well formed.</summary>
+    PatternInvalid,
+    /// <summary>A remote file or glob matched nothing.</summary>
+    RemotePathNotFound,
+    /// <summary>Permission was denied on the remote host or the controller.</summary>
+    PermissionDenied,
+    /// <summary>The remote (or local) disk is full.</summary>
+    DiskFull,
+    /// <summary>The connection dropped in the middle of a transfer or command.</summary>
+    ConnectionLost,
+    /// <summary>A checksum did not match after a transfer.</summary>
+    ChecksumMismatch,
+    /// <summary>A path would escape the tree it must stay in (for example <c>..</c> in a host name).</summary>
+    PathOutsideAllowedTree,
+    /// <summary>The run journal could not be read or written.</summary>
+    JournalFailed,
+    /// <summary>A journal run or record does not exist.</summary>
+    RunNotFound,
+}
