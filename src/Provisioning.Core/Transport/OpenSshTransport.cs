@@ -1,14 +1,26 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
 
 namespace Provisioning.Core.Transport;
 
 /// <summary>
-/// <see cref="ISshTransport"/> over the system OpenSSH client: one ControlMaster connection per host,
-/// BatchMode, strict host keys unless the testbed trusts new ones, commands sent on stdin.
+/// <see cref="ISshTransport"/> over the system OpenSSH client. Every call runs <c>ssh</c> with
+/// <c>ControlMaster=auto</c> and a per-host ControlPath: the first call to a host opens the master connection
+/// (and runs its command over it), later calls are multiplexed over it (~7 ms instead of ~200 ms).
+/// BatchMode is always on, host keys are checked strictly unless the testbed trusts new ones, the user's
+/// ~/.ssh/config applies to everything the testbed leaves unset, and commands travel on stdin.
 /// </summary>
 public sealed class OpenSshTransport : ISshTransport
 {
+    private static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(5);
     private readonly OpenSshOptions _options;
+    private readonly ConcurrentDictionary<string, AgentMachine> _contacted = new();
+    private int _controlDirectoryReady;
 
     /// <summary>Creates a transport; no process starts until the first call.</summary>
     public OpenSshTransport(OpenSshOptions options) => _options = options;
@@ -17,13 +29,325 @@ public sealed class OpenSshTransport : ISshTransport
     public OpenSshOptions Options => _options;
 
     /// <inheritdoc />
-    public Task<ConnectionCheck> ConnectAsync(AgentMachine machine, CancellationToken cancellationToken) => throw new NotImplementedException();
+    public async Task<ConnectionCheck> ConnectAsync(AgentMachine machine, CancellationToken cancellationToken)
+    {
+        var probe = new RemoteExecutionRequest { Command = "exit 0", Delivery = CommandDelivery.Argument, Timeout = _options.ConnectTimeout + TimeSpan.FromSeconds(5) };
+        var first = await ExecuteAsync(machine, probe, cancellationToken).ConfigureAwait(false);
+        if (first.Outcome != ExecutionOutcome.Exited)
+        {
+            return new ConnectionCheck
+            {
+                Reachable = false,
+                ConnectTime = first.Duration,
+                FailureKind = first.FailureKind ?? (first.Outcome == ExecutionOutcome.Cancelled ? ErrorKind.Cancelled : ErrorKind.HostUnreachable),
+                FailureMessage = first.FailureMessage ?? first.Outcome.ToString(),
+            };
+        }
+        var second = await ExecuteAsync(machine, probe, cancellationToken).ConfigureAwait(false);
+        return new ConnectionCheck
+        {
+            Reachable = second.Outcome == ExecutionOutcome.Exited,
+            ConnectTime = first.Duration,
+            Latency = second.Duration,
+            FailureKind = second.FailureKind,
+            FailureMessage = second.FailureMessage,
+        };
+    }
+
     /// <inheritdoc />
-    public Task<RemoteExecution> ExecuteAsync(AgentMachine machine, RemoteExecutionRequest request, CancellationToken cancellationToken) => throw new NotImplementedException();
+    public async Task<RemoteExecution> ExecuteAsync(AgentMachine machine, RemoteExecutionRequest request, CancellationToken cancellationToken)
+    {
+        var remoteLine = RemoteScript.Build(request, request.WorkDir ?? machine.WorkDir);
+        var startInfo = NewStartInfo(BaseArguments(machine, master: true));
+        startInfo.ArgumentList.Add("-T");
+        startInfo.ArgumentList.Add("--");
+        startInfo.ArgumentList.Add(machine.Address);
+        startInfo.ArgumentList.Add(remoteLine);
+
+        var started = DateTimeOffset.Now;
+        var clock = Stopwatch.StartNew();
+        using var process = new Process { StartInfo = startInfo };
+        StartOrThrow(process, machine);
+        _contacted.TryAdd(ControlPath(machine), machine);
+
+        var stderr = new StderrCollector(request.OutputLimitBytes);
+        var stdout = new CappedBuffer(request.OutputLimitBytes);
+        var stderrTask = stderr.DrainAsync(process.StandardError.BaseStream);
+        using var ioCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var stdoutTask = request.ReadOutput is { } reader
+            ? reader(process.StandardOutput.BaseStream, ioCancel.Token)
+            : stdout.DrainAsync(process.StandardOutput.BaseStream);
+        var stdinTask = FeedInputAsync(process, request, ioCancel.Token);
+
+        using var timeout = request.Timeout is { } limit ? new CancellationTokenSource(limit) : null;
+        using var stop = timeout is null
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var outcome = ExecutionOutcome.Exited;
+        try
+        {
+            await process.WaitForExitAsync(stop.Token).ConfigureAwait(false);
+            // Streams may still hold the tail of the output after exit.
+            await Task.WhenAll(stdoutTask, stderrTask).WaitAsync(stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            outcome = cancellationToken.IsCancellationRequested ? ExecutionOutcome.Cancelled : ExecutionOutcome.TimedOut;
+            await StopAsync(machine, process, stderr.RemotePid).ConfigureAwait(false);
+            ioCancel.Cancel();
+        }
+        catch (Exception ex) when (request.ReadOutput is not null && ex is IOException or ProvisioningException)
+        {
+            // The output consumer failed (disk full, checksum...): stop the remote side and report it.
+            await StopAsync(machine, process, stderr.RemotePid).ConfigureAwait(false);
+            throw;
+        }
+        await Settle(stdinTask, stdoutTask, stderrTask).ConfigureAwait(false);
+        clock.Stop();
+
+        var errText = stderr.Text();
+        var exitCode = process.HasExited ? process.ExitCode : -1;
+        if (outcome == ExecutionOutcome.Exited && exitCode == 255 && !stderr.RemoteStarted)
+        {
+            var kind = SshFailureClassifier.Classify(errText);
+            return new RemoteExecution
+            {
+                Outcome = ExecutionOutcome.ConnectionFailed,
+                Stderr = errText,
+                StartTime = started,
+                Duration = clock.Elapsed,
+                FailureKind = kind,
+                FailureMessage = SshFailureClassifier.Explain(errText),
+            };
+        }
+        if (outcome == ExecutionOutcome.Exited && exitCode == 255 && SshFailureClassifier.LooksLost(errText))
+        {
+            outcome = ExecutionOutcome.ConnectionLost;
+        }
+        return new RemoteExecution
+        {
+            Outcome = outcome,
+            ExitCode = outcome == ExecutionOutcome.Exited ? exitCode : null,
+            Stdout = request.ReadOutput is null ? stdout.Text() : "",
+            Stderr = errText,
+            OutputTruncated = stdout.Truncated || stderr.Truncated,
+            StartTime = started,
+            Duration = clock.Elapsed,
+            FailureKind = outcome == ExecutionOutcome.ConnectionLost ? ErrorKind.ConnectionLost : null,
+            FailureMessage = outcome == ExecutionOutcome.ConnectionLost ? SshFailureClassifier.Explain(errText) : null,
+        };
+    }
+
     /// <inheritdoc />
-    public Task CloseAsync(AgentMachine machine, CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task CloseAsync(AgentMachine machine, CancellationToken cancellationToken)
+    {
+        var path = ControlPath(machine);
+        if (!_contacted.TryRemove(path, out _) || !File.Exists(path)) return;
+        var startInfo = NewStartInfo(BaseArguments(machine, master: false));
+        startInfo.ArgumentList.Add("-O");
+        startInfo.ArgumentList.Add("exit");
+        startInfo.ArgumentList.Add("--");
+        startInfo.ArgumentList.Add(machine.Address);
+        using var process = new Process { StartInfo = startInfo };
+        try
+        {
+            process.Start();
+            process.StandardInput.Close();
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bounded.CancelAfter(KillGrace);
+            await Task.WhenAll(process.StandardOutput.ReadToEndAsync(bounded.Token), process.StandardError.ReadToEndAsync(bounded.Token),
+                process.WaitForExitAsync(bounded.Token)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or Win32Exception or InvalidOperationException)
+        {
+            TryKill(process);
+        }
+    }
+
     /// <inheritdoc />
-    public Task CloseAllAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task CloseAllAsync(CancellationToken cancellationToken)
+    {
+        var machines = _contacted.Values.ToArray();
+        await Task.WhenAll(machines.Select(m => CloseAsync(m, cancellationToken))).ConfigureAwait(false);
+        try
+        {
+            if (Directory.Exists(_options.ControlDirectory) && !Directory.EnumerateFileSystemEntries(_options.ControlDirectory).Any())
+                Directory.Delete(_options.ControlDirectory);
+        }
+        catch (IOException)
+        {
+            // A master another process still uses; it goes away after ControlPersist.
+        }
+    }
+
     /// <inheritdoc />
     public ValueTask DisposeAsync() => new(CloseAllAsync(CancellationToken.None));
+
+    /// <summary>
+    /// The ControlPath of a machine's master. Named by a hash of what identifies the connection, so it stays
+    /// short (unix sockets allow 108 bytes) and two testbed hosts never share a master by accident.
+    /// </summary>
+    public string ControlPath(AgentMachine machine)
+    {
+        var c = machine.Connection;
+        var identity = $"{c.User}@{machine.Address}:{c.Port}|{c.ProxyJump}|{c.IdentityFile}|{c.KnownHostsFile}";
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(identity)), 0, 8).ToLowerInvariant();
+        return Path.Combine(_options.ControlDirectory, hash);
+    }
+
+    /// <summary>The ssh options for a machine (everything before the destination).</summary>
+    internal List<string> BaseArguments(AgentMachine machine, bool master)
+    {
+        EnsureControlDirectory();
+        var c = machine.Connection;
+        var args = new List<string>();
+        if (_options.ConfigFile is { } config) { args.Add("-F"); args.Add(config); }
+        Option(args, "BatchMode", "yes");
+        Option(args, "ControlPath", ControlPath(machine));
+        if (master)
+        {
+            Option(args, "ControlMaster", "auto");
+            Option(args, "ControlPersist", $"{(int)_options.ControlPersist.TotalSeconds}s");
+        }
+        Option(args, "ConnectTimeout", $"{(int)Math.Ceiling(_options.ConnectTimeout.TotalSeconds)}");
+        Option(args, "ServerAliveInterval", "15");
+        Option(args, "ServerAliveCountMax", "3");
+        Option(args, "StrictHostKeyChecking", c.TrustNewHostKeys == true ? "accept-new" : "yes");
+        if (c.KnownHostsFile is { } knownHosts) Option(args, "UserKnownHostsFile", knownHosts);
+        if (c.IdentityFile is { } identity)
+        {
+            args.Add("-i");
+            args.Add(identity);
+            Option(args, "IdentitiesOnly", "yes");
+        }
+        if (c.ProxyJump is { } jump) { args.Add("-J"); args.Add(jump); }
+        if (c.Port is { } port) { args.Add("-p"); args.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture)); }
+        if (c.User is { } user) { args.Add("-l"); args.Add(user); }
+        foreach (var extra in _options.ExtraOptions) { args.Add("-o"); args.Add(extra); }
+        return args;
+    }
+
+    private static void Option(List<string> args, string name, string value)
+    {
+        args.Add("-o");
+        args.Add($"{name}={value}");
+    }
+
+    private ProcessStartInfo NewStartInfo(List<string> arguments)
+    {
+        var info = new ProcessStartInfo(_options.SshPath)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            CreateNoWindow = true,
+        };
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        return info;
+    }
+
+    private void StartOrThrow(Process process, AgentMachine machine)
+    {
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception ex)
+        {
+            throw new ProvisioningException(ErrorKind.DependencyMissing,
+                $"The OpenSSH client '{_options.SshPath}' could not be started ({ex.Message}). Install the 'openssh-client' package.", machine, ex);
+        }
+    }
+
+    private static async Task FeedInputAsync(Process process, RemoteExecutionRequest request, CancellationToken cancellationToken)
+    {
+        var stdin = process.StandardInput.BaseStream;
+        try
+        {
+            if (request.Delivery == CommandDelivery.Stdin)
+            {
+                await stdin.WriteAsync(Encoding.UTF8.GetBytes(request.Command), cancellationToken).ConfigureAwait(false);
+            }
+            else if (request.WriteInput is { } write)
+            {
+                await write(stdin, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (IOException)
+        {
+            // The remote side stopped reading (exited or the connection failed); the exit status tells why.
+        }
+        finally
+        {
+            try { stdin.Close(); } catch (IOException) { }
+        }
+    }
+
+    private static async Task Settle(params Task[] tasks)
+    {
+        try
+        {
+            await Task.WhenAll(tasks).WaitAsync(KillGrace).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or TimeoutException or ObjectDisposedException)
+        {
+            // Pipes of a killed process: whatever was read is kept.
+        }
+    }
+
+    /// <summary>Kills the remote process group (when its pid is known), then the local ssh client.</summary>
+    private async Task StopAsync(AgentMachine machine, Process process, int remotePid)
+    {
+                if (remotePid > 0)
+        {
+            try
+            {
+                using var grace = new CancellationTokenSource(KillGrace);
+                await ExecuteAsync(machine, new RemoteExecutionRequest
+                {
+                    Command = RemoteScript.KillGroup(remotePid),
+                    Delivery = CommandDelivery.Argument,
+                    WorkDir = "/",
+                }, grace.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ProvisioningException or IOException or InvalidOperationException)
+            {
+                // Best effort: the local kill below still closes the channel.
+            }
+        }
+        TryKill(process);
+        try
+        {
+            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(KillGrace).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+
+    private static void TryKill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited) process.Kill();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception)
+        {
+        }
+    }
+
+    private void EnsureControlDirectory()
+    {
+        if (Volatile.Read(ref _controlDirectoryReady) != 0) return;
+        Directory.CreateDirectory(_options.ControlDirectory);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(_options.ControlDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var parent = Path.GetDirectoryName(_options.ControlDirectory);
+            if (parent is not null && parent.StartsWith(Path.GetTempPath(), StringComparison.Ordinal) && parent.Length > Path.GetTempPath().Length)
+                File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        Volatile.Write(ref _controlDirectoryReady, 1);
+    }
 }
