@@ -105,81 +105,43 @@ public static class LocalProvider
         LocalTestbedLifetime lifetime,
         CancellationToken cancellationToken)
     {
-        var clientKey = Path.Combine(state, "id_ed25519");
-        var authorizedKeys = Path.Combine(state, "authorized_keys");
-        var knownHosts = Path.Combine(state, "known_hosts");
-        var sshConfig = Path.Combine(state, "ssh_config");
-        var agentsDirectory = Path.Combine(state, "agents");
-        var controlDirectory = Path.Combine(state, "cm");
-
-        if (createdState)
-        {
-            lifetime.Own(state);
-        }
-        else
-        {
-            foreach (var p in new[] { agentsDirectory, clientKey, clientKey + ".pub", authorizedKeys, knownHosts, sshConfig, controlDirectory })
-                lifetime.Own(p);
-        }
-        if (Encoding.UTF8.GetByteCount(controlDirectory) > MaxControlDirectoryBytes)
-        {
-            controlDirectory = Directory.CreateTempSubdirectory("pcm-").FullName;
-            lifetime.Own(controlDirectory);
-        }
-        else
-        {
-            Directory.CreateDirectory(controlDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        var files = new StateFiles(state);
+        if (createdState) lifetime.Own(state);
+        else foreach (var path in files.All) lifetime.Own(path);
+        var controlDirectory = CreateControlDirectory(files.ControlDirectory, lifetime);
 
         var reservation = LoopbackReservation.Reserve(options.Count);
         lifetime.Hold(reservation);
         var launcher = SshdLauncher.Create(tools, account, state, options.UseNamespaces);
         lifetime.Isolated = launcher.Isolated;
-
-        Directory.CreateDirectory(agentsDirectory);
-        for (var i = 0; i < options.Count; i++)
-        {
-            var name = $"agent-{i + 1}";
-            lifetime.Agents.Add(new LocalAgent(name, reservation.Addresses[i].ToString(), reservation.Port, Path.Combine(agentsDirectory, name)));
-        }
-        var skeleton = launcher.Isolated ? SkeletonFiles() : [];
-        foreach (var agent in lifetime.Agents)
-        {
-            Directory.CreateDirectory(agent.WorkDirectory);
-            if (!launcher.Isolated) continue;
-            Directory.CreateDirectory(agent.HomeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            foreach (var file in skeleton) File.Copy(file, Path.Combine(agent.HomeDirectory, Path.GetFileName(file)));
-        }
+        var agents = LayOutAgents(options.Count, reservation, files.AgentsDirectory, launcher.Isolated);
 
         // ed25519 keys are cheap; ssh-keygen's process start dominates, so run a few at a time.
-        var keys = lifetime.Agents.Select(a => (Path: a.HostKeyPath, Comment: a.Name)).Prepend((Path: clientKey, Comment: "provisioning-local-client"));
+        var keys = agents.Select(a => (Path: a.HostKeyPath, Comment: a.Name)).Prepend((Path: files.ClientKey, Comment: "provisioning-local-client"));
         await Parallel.ForEachAsync(keys,
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount * 2), CancellationToken = cancellationToken },
             async (key, ct) => await tools.GenerateKeyAsync(key.Path, key.Comment, ct).ConfigureAwait(false)).ConfigureAwait(false);
 
-        var publicKey = File.ReadAllText(clientKey + ".pub").Trim();
-        WriteFile(authorizedKeys, publicKey + "\n", UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        WriteFile(knownHosts, KnownHosts(lifetime.Agents), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        WriteFile(sshConfig, ClientConfig, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        foreach (var agent in lifetime.Agents)
-            File.WriteAllText(agent.ConfigPath, SshdConfig.Render(agent, account, account.PasswordLocked, authorizedKeys));
+        const UnixFileMode private600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        const UnixFileMode public644 = private600 | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        WriteFile(files.AuthorizedKeys, File.ReadAllText(files.ClientKey + ".pub").Trim() + "\n", private600);
+        WriteFile(files.KnownHosts, KnownHosts(agents), public644);
+        WriteFile(files.SshConfig, ClientConfig, public644);
+        foreach (var agent in agents)
+            WriteFile(agent.ConfigPath, SshdConfig.Render(agent, account, account.PasswordLocked, files.AuthorizedKeys, tools.SshdVersion), public644);
 
         if (account.IsRoot) EnsurePrivilegeSeparationDirectory();
         cancellationToken.ThrowIfCancellationRequested();
-        foreach (var agent in lifetime.Agents)
-        {
-            agent.Process = launcher.Start(agent);
-            agent.ProcessId = agent.Process.Id;
-        }
+        foreach (var agent in agents) lifetime.Started(agent, launcher.Start(agent));
         lifetime.ArmCrashGuard();
-        await WaitListeningAsync(lifetime.Agents, options.StartTimeout ?? DefaultStartTimeout(options.Count), cancellationToken).ConfigureAwait(false);
+        await WaitListeningAsync(agents, options.StartTimeout ?? DefaultStartTimeout(options.Count), cancellationToken).ConfigureAwait(false);
 
-        var machines = lifetime.Agents.Select((agent, i) => new AgentMachine(agent.Name, agent.Address, i, roleOf[i], new ConnectionSettings
+        var machines = agents.Select((agent, i) => new AgentMachine(agent.Name, agent.Address, i, roleOf[i], new ConnectionSettings
         {
             Port = agent.Port,
             User = account.UserName,
-            IdentityFile = clientKey,
-            KnownHostsFile = knownHosts,
+            IdentityFile = files.ClientKey,
+            KnownHostsFile = files.KnownHosts,
             TrustNewHostKeys = false,
             WorkDir = agent.WorkDirectory,
         })).ToArray();
@@ -187,9 +149,58 @@ public static class LocalProvider
         foreach (var (role, _) in options.Roles ?? new Dictionary<string, int>())
             roles[role] = machines.Where(m => m.HasRole(role)).Select(m => m.Name).ToArray();
 
-        var transport = new OpenSshTransport(new OpenSshOptions { ControlDirectory = controlDirectory, ConfigFile = sshConfig });
+        var transport = new OpenSshTransport(new OpenSshOptions { ControlDirectory = controlDirectory, ConfigFile = files.SshConfig });
         var testbedName = options.Name ?? "local-" + Guid.NewGuid().ToString("N")[..6];
         return new Testbed(testbedName, ProviderName, state, machines, roles, sourcePath: null, lifetime, transport);
+    }
+
+    /// <summary>Where a Local testbed's generated files go in its state folder.</summary>
+    private sealed record StateFiles(string State)
+    {
+        public string ClientKey => Path.Combine(State, "id_ed25519");
+        public string AuthorizedKeys => Path.Combine(State, "authorized_keys");
+        public string KnownHosts => Path.Combine(State, "known_hosts");
+        public string SshConfig => Path.Combine(State, "ssh_config");
+        public string AgentsDirectory => Path.Combine(State, "agents");
+        public string ControlDirectory => Path.Combine(State, "cm");
+        /// <summary>Everything the provider creates, deleted on removal when the folder itself is the user's.</summary>
+        public IEnumerable<string> All => [AgentsDirectory, ClientKey, ClientKey + ".pub", AuthorizedKeys, KnownHosts, SshConfig, ControlDirectory];
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static string CreateControlDirectory(string preferred, LocalTestbedLifetime lifetime)
+    {
+        const UnixFileMode private700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        if (Encoding.UTF8.GetByteCount(preferred) <= MaxControlDirectoryBytes)
+        {
+            Directory.CreateDirectory(preferred, private700);
+            return preferred;
+        }
+        // A long state path: keep the sockets in a short folder of their own.
+        var shortDirectory = Directory.CreateTempSubdirectory("pcm-").FullName;
+        lifetime.Own(shortDirectory);
+        return shortDirectory;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static List<LocalAgent> LayOutAgents(int count, LoopbackReservation reservation, string agentsDirectory, bool isolated)
+    {
+        var skeleton = isolated && Directory.Exists("/etc/skel") ? Directory.GetFiles("/etc/skel") : [];
+        var agents = new List<LocalAgent>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var name = $"agent-{i + 1}";
+            var agent = new LocalAgent(name, reservation.Addresses[i].ToString(), reservation.Port, Path.Combine(agentsDirectory, name));
+            Directory.CreateDirectory(agent.WorkDirectory);
+            if (isolated)
+            {
+                // The clean home mounted over the login user's: only the distribution's default dot files.
+                Directory.CreateDirectory(agent.HomeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                foreach (var file in skeleton) File.Copy(file, Path.Combine(agent.HomeDirectory, Path.GetFileName(file)));
+            }
+            agents.Add(agent);
+        }
+        return agents;
     }
 
     // Nothing host-specific: ssh -F with this file only keeps the user's ~/.ssh/config (and the system's
@@ -214,9 +225,11 @@ public static class LocalProvider
         var result = Enumerable.Range(0, count).Select(_ => Array.Empty<string>()).ToArray();
         if (roles is null) return result;
         var next = 0;
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (role, n) in roles)
         {
             if (string.IsNullOrWhiteSpace(role)) throw new ArgumentException("A role name is empty.", nameof(roles));
+            if (!seen.Add(role)) throw new ArgumentException($"Role '{role}' is given twice (role names are case-insensitive).", nameof(roles));
             if (n < 0) throw new ArgumentException($"Role '{role}' asks for {n} agents; a role count cannot be negative.", nameof(roles));
             next += n;
         }
@@ -271,9 +284,6 @@ public static class LocalProvider
         var bytes = Encoding.UTF8.GetBytes(content);
         stream.Write(bytes);
     }
-
-    private static string[] SkeletonFiles() =>
-        Directory.Exists("/etc/skel") ? Directory.GetFiles("/etc/skel") : [];
 
     // sshd running as root refuses to start without its privilege separation folder (/run is a tmpfs, so it
     // is missing after boot until the system's own sshd service creates it).

@@ -188,6 +188,29 @@ public sealed class LocalProviderTests
         Assert.Contains(expected, e.Message);
     }
 
+    [Fact]
+    public async Task Role_names_differing_only_in_case_are_rejected()
+    {
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => LocalProvider.StartAsync(new LocalTestbedOptions
+        {
+            Count = 4,
+            Roles = new Dictionary<string, int> { ["server"] = 1, ["Server"] = 1 },
+        }, CancellationToken.None));
+        Assert.Contains("given twice", e.Message);
+    }
+
+    [Fact]
+    public async Task A_killed_agent_is_unreachable_while_the_others_answer()
+    {
+        await using var testbed = await Start(new LocalTestbedOptions { Count = 2 });
+        LocalProvider.LifetimeOf(testbed)!.Kill("agent-1");
+
+        var dead = await PlainSsh.RunAsync(testbed.Machines[0], "true");
+        Assert.Equal(255, dead.ExitCode);
+        Assert.Contains("Connection refused", dead.Stderr);
+        Assert.Equal(0, (await PlainSsh.RunAsync(testbed.Machines[1], "true")).ExitCode);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(LocalProvider.MaxCount + 1)]

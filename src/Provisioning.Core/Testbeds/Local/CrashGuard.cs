@@ -16,6 +16,7 @@ namespace Provisioning.Core.Testbeds.Local;
 internal sealed class CrashGuard : IDisposable
 {
     private const string Script = """
+        exec >/dev/null 2>&1
         n=$1; marker=$2; shift 2
         IFS= read -r line
         [ "$line" = disarm ] && exit 0

@@ -1,5 +1,5 @@
-using System.Runtime.Versioning;
 using System.Diagnostics;
+using System.Runtime.Versioning;
 
 namespace Provisioning.Core.Testbeds.Local;
 
@@ -16,6 +16,7 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
 
     private readonly object _gate = new();
     private readonly List<string> _ownedPaths = new();
+    private readonly List<LocalAgent> _agents = new();
     private LoopbackReservation? _reservation;
     private CrashGuard? _guard;
     private bool _stopped;
@@ -29,8 +30,8 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
 
     /// <summary>The testbed's state folder.</summary>
     public string StateDirectory { get; }
-    /// <summary>The agents, in order (filled while starting).</summary>
-    public List<LocalAgent> Agents { get; } = new();
+    /// <summary>The agents started so far, in order.</summary>
+    public IReadOnlyList<LocalAgent> Agents { get { lock (_gate) return _agents.ToArray(); } }
     /// <summary>True when agents run in their own UTS and mount namespaces (own hostname, clean home).</summary>
     public bool Isolated { get; set; }
     /// <summary>Files and folders deleted on stop (the state folder itself when the provider created it).</summary>
@@ -40,6 +41,26 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
     /// <summary>True once stopped.</summary>
     public bool IsStopped { get { lock (_gate) return _stopped; } }
 
+    /// <summary>
+    /// Records a started sshd. If the testbed was stopped meanwhile (the process is exiting), the new sshd is
+    /// killed at once rather than leaked.
+    /// </summary>
+    public void Started(LocalAgent agent, Process process)
+    {
+        agent.Process = process;
+        agent.ProcessId = process.Id;
+        lock (_gate)
+        {
+            if (!_stopped)
+            {
+                _agents.Add(agent);
+                return;
+            }
+        }
+        StopAgents([agent]);
+        throw new OperationCanceledException("The Local testbed was stopped while its agents were starting.");
+    }
+
     /// <summary>Marks a file or folder for deletion on stop.</summary>
     public void Own(string path) => _ownedPaths.Add(path);
 
@@ -48,7 +69,7 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
 
     /// <summary>Arms the crash guard over the agents started so far.</summary>
     public void ArmCrashGuard() =>
-        _guard = CrashGuard.Start(Agents.Where(a => a.ProcessId is not null).Select(a => a.ProcessId!.Value).ToArray(), StateDirectory, _ownedPaths);
+        _guard = CrashGuard.Start(Agents.Select(a => a.ProcessId!.Value).ToArray(), StateDirectory, _ownedPaths);
 
     /// <inheritdoc />
     public Task StopAsync(CancellationToken cancellationToken) => Task.Run(Stop, CancellationToken.None);
@@ -79,22 +100,21 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
     }
 
     /// <summary>
-    /// Kills one agent at once, sessions included, as if the machine died (fault tests). Its address stays
-    /// reserved and its files stay until the testbed is removed.
+    /// Kills one agent at once, its sessions and their commands included, as if the machine died (fault
+    /// tests). Its address stays reserved and its files stay until the testbed is removed.
     /// </summary>
-    public void Kill(LocalAgent agent)
+    public void Kill(string agentName)
     {
-        if (agent.ProcessId is not { } pid) return;
-        var pids = LinuxProcesses.DescendantsOf([pid]).Append(pid).ToArray();
+        var agent = Agents.FirstOrDefault(a => string.Equals(a.Name, agentName, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException($"This Local testbed has no agent named '{agentName}'.", nameof(agentName));
+        var pids = LiveTrees([agent]);
         LinuxProcesses.Signal(pids, "KILL");
         WaitGone(pids, KillGrace);
     }
 
-    private static void StopAgents(IEnumerable<LocalAgent> agents)
+    private static void StopAgents(IReadOnlyCollection<LocalAgent> agents)
     {
-        var listeners = agents.Where(a => a.ProcessId is not null).Select(a => a.ProcessId!.Value).ToArray();
-        // Per-connection sshd processes and the commands they run would outlive their listener: stop them too.
-        var all = LinuxProcesses.DescendantsOf(listeners).Concat(listeners).Where(LinuxProcesses.IsRunning).ToArray();
+        var all = LiveTrees(agents);
         LinuxProcesses.Signal(all, "TERM");
         var left = WaitGone(all, TermGrace);
         if (left.Count > 0)
@@ -107,6 +127,15 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
             agent.Process?.Dispose();
             agent.Process = null;
         }
+    }
+
+    // The listeners still running and everything below them: per-connection sshd processes and the commands
+    // they run would outlive their listener. A listener that already exited is skipped, because it was our
+    // child and has been reaped, so its pid may now belong to an unrelated process.
+    private static int[] LiveTrees(IEnumerable<LocalAgent> agents)
+    {
+        var listeners = agents.Where(a => a.Process is { HasExited: false }).Select(a => a.ProcessId!.Value).ToArray();
+        return LinuxProcesses.DescendantsOf(listeners).Concat(listeners).Where(LinuxProcesses.IsRunning).ToArray();
     }
 
     // Polls /proc rather than waiting for exit codes: zombies count as gone (see LinuxProcesses.IsRunning).

@@ -1,5 +1,7 @@
 using System.Runtime.Versioning;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Provisioning.Core.Errors;
 
 namespace Provisioning.Core.Testbeds.Local;
@@ -8,10 +10,11 @@ namespace Provisioning.Core.Testbeds.Local;
 [SupportedOSPlatform("linux")]
 internal sealed class OpenSshTools
 {
-    private OpenSshTools(string sshd, string keygen)
+    private OpenSshTools(string sshd, string keygen, Version version)
     {
         Sshd = sshd;
         Keygen = keygen;
+        SshdVersion = version;
     }
 
     /// <summary>Absolute path of sshd (it re-executes itself per connection, so it must be absolute).</summary>
@@ -19,6 +22,9 @@ internal sealed class OpenSshTools
 
     /// <summary>Path of ssh-keygen.</summary>
     public string Keygen { get; }
+
+    /// <summary>The OpenSSH release of sshd (major.minor), so the config only uses keywords it knows.</summary>
+    public Version SshdVersion { get; }
 
     /// <summary>
     /// Locates sshd and ssh-keygen, or throws <see cref="ErrorKind.DependencyMissing"/> naming the package to install.
@@ -42,7 +48,37 @@ internal sealed class OpenSshTools
                 "Install the Debian/Ubuntu package 'openssh-client' (apt-get install openssh-client), or your distribution's equivalent.",
                 keygenPath ?? "ssh-keygen");
         }
-        return new OpenSshTools(Path.GetFullPath(sshd), keygen);
+        sshd = Path.GetFullPath(sshd);
+        return new OpenSshTools(sshd, keygen, ReadVersion(sshd));
+    }
+
+    // "sshd -V" prints "OpenSSH_9.2, OpenSSL ..." on stderr; releases before 9.0 reject -V but print the
+    // same version line above their usage text.
+    private static Version ReadVersion(string sshd)
+    {
+        try
+        {
+            var start = new ProcessStartInfo(sshd, "-V")
+            {
+                UseShellExecute = false,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = "/",
+            };
+            using var process = Process.Start(start)!;
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var text = process.StandardError.ReadToEnd() + stdout.Result;
+            process.WaitForExit();
+            var match = Regex.Match(text, @"OpenSSH_(\d+)\.(\d+)");
+            if (match.Success) return new Version(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // Not executable: starting the agents will say so, with the log.
+        }
+        return new Version(0, 0);
     }
 
     /// <summary>Writes a new passphrase-less ed25519 key pair at <paramref name="path"/> and <c>path.pub</c>.</summary>
