@@ -128,7 +128,7 @@ public static class LocalProvider
         WriteFile(files.KnownHosts, KnownHosts(agents), public644);
         WriteFile(files.SshConfig, ClientConfig, public644);
         foreach (var agent in agents)
-            WriteFile(agent.ConfigPath, SshdConfig.Render(agent, account, account.PasswordLocked, files.AuthorizedKeys, tools.SshdVersion), public644);
+            WriteFile(agent.ConfigPath, SshdConfig.Render(agent, account, files.AuthorizedKeys, tools.SshdVersion), public644);
 
         if (account.IsRoot) EnsurePrivilegeSeparationDirectory();
         cancellationToken.ThrowIfCancellationRequested();
