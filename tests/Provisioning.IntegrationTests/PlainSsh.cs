@@ -13,10 +13,14 @@ public static class PlainSsh
     /// <summary>What one ssh call did.</summary>
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    /// <summary>Runs <paramref name="command"/> on <paramref name="machine"/>; <paramref name="knownHostsFile"/> overrides the machine's.</summary>
-    public static async Task<Result> RunAsync(AgentMachine machine, string command, string? knownHostsFile = null, TimeSpan? timeout = null)
+    /// <summary>
+    /// Runs <paramref name="command"/> on <paramref name="machine"/>; <paramref name="knownHostsFile"/> overrides the machine's,
+    /// <paramref name="extraArguments"/> go before the destination (for example <c>-o ControlMaster=auto</c>).
+    /// </summary>
+    public static async Task<Result> RunAsync(
+        AgentMachine machine, string command, string? knownHostsFile = null, TimeSpan? timeout = null, IEnumerable<string>? extraArguments = null)
     {
-        var start = StartInfo(machine, command, knownHostsFile);
+        var start = StartInfo(machine, command, knownHostsFile, extraArguments);
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -35,7 +39,7 @@ public static class PlainSsh
     }
 
     /// <summary>The ssh process for <paramref name="command"/> (for callers that keep it running).</summary>
-    public static ProcessStartInfo StartInfo(AgentMachine machine, string command, string? knownHostsFile = null)
+    public static ProcessStartInfo StartInfo(AgentMachine machine, string command, string? knownHostsFile = null, IEnumerable<string>? extraArguments = null)
     {
         var c = machine.Connection;
         var configFile = ((OpenSshTransport)machine.Testbed!.Transport).Options.ConfigFile!;
@@ -50,8 +54,7 @@ public static class PlainSsh
                  {
                      "-F", configFile, "-i", c.IdentityFile!, "-o", "UserKnownHostsFile=" + (knownHostsFile ?? c.KnownHostsFile),
                      "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
-                     "-p", machine.Port.ToString(), "-l", machine.User!, machine.Address, command,
-                 })
+                 }.Concat(extraArguments ?? []).Concat(["-p", machine.Port.ToString(), "-l", machine.User!, machine.Address, command]))
         {
             start.ArgumentList.Add(a);
         }

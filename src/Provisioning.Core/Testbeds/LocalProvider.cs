@@ -176,8 +176,11 @@ public static class LocalProvider
             Directory.CreateDirectory(preferred, private700);
             return preferred;
         }
-        // A long state path: keep the sockets in a short folder of their own.
-        var shortDirectory = Directory.CreateTempSubdirectory("pcm-").FullName;
+        // A long state path: keep the sockets in a short folder of their own (in /tmp if even TMPDIR is long).
+        var parent = Path.GetTempPath();
+        if (Encoding.UTF8.GetByteCount(parent) > MaxControlDirectoryBytes - 13) parent = "/tmp";
+        var shortDirectory = Path.Combine(parent, "pcm-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(shortDirectory, private700);
         lifetime.Own(shortDirectory);
         return shortDirectory;
     }

@@ -56,6 +56,33 @@ public sealed class LocalProviderTests
     }
 
     [Fact]
+    public async Task A_long_state_path_keeps_control_sockets_short_enough()
+    {
+        var state = Path.Combine(Path.GetTempPath(), "prov-" + new string('l', 90));
+        var testbed = await Start(new LocalTestbedOptions { Count = 1, StateDirectory = state });
+        var control = ((Provisioning.Core.Transport.OpenSshTransport)testbed.Transport).Options.ControlDirectory;
+        try
+        {
+            Assert.False(control.StartsWith(state, StringComparison.Ordinal));
+            // ssh binds "<dir>/<40 hex>.<16 random>" first: that must fit in a unix socket path (107 bytes).
+            Assert.True(control.Length + 1 + 40 + 17 <= 107, control);
+            string[] master = ["-o", "ControlMaster=auto", "-o", $"ControlPath={control}/%C", "-o", "ControlPersist=30"];
+            var r = await PlainSsh.RunAsync(testbed.Machines[0], "true", extraArguments: master);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Single(Directory.GetFileSystemEntries(control));
+            r = await PlainSsh.RunAsync(testbed.Machines[0], "echo warm", extraArguments: master); // over the master
+            Assert.Equal("warm\n", r.Stdout);
+        }
+        finally
+        {
+            await testbed.RemoveAsync();
+        }
+        Assert.False(Directory.Exists(control));
+        Assert.False(Directory.Exists(state));
+        Assert.Empty(ProcessTable.WithCommandLineContaining(control));
+    }
+
+    [Fact]
     public async Task Agents_work_without_namespaces()
     {
         await using var testbed = await Start(new LocalTestbedOptions { Count = 2, UseNamespaces = false });
