@@ -9,7 +9,7 @@ namespace Provisioning.Core.Transfer;
 /// (unreachable, nothing matched) yields one result whose <see cref="RemotePath"/> is the rendered pattern and
 /// whose <see cref="LocalPath"/> is null.
 /// </summary>
-public sealed class ExperimentResult
+public sealed record ExperimentResult
 {
     /// <summary>The host.</summary>
     public required AgentMachine Machine { get; init; }
@@ -29,10 +29,14 @@ public sealed class ExperimentResult
     public bool Succeeded => Status == HostStatus.Succeeded;
     /// <summary>Why it failed; null on success.</summary>
     public HostError? Error { get; init; }
+    /// <summary>When the host's transfer started.</summary>
+    public DateTimeOffset StartTime { get; init; }
     /// <summary>Time the host's transfer took.</summary>
     public TimeSpan Duration { get; init; }
     /// <summary>The journal run this result belongs to, when journaled.</summary>
     public long? RunId { get; init; }
+    /// <summary>The journal run (its id), under the name the experiment bookkeeping uses; same as <see cref="RunId"/>.</summary>
+    public long? Run => RunId;
 
     /// <inheritdoc />
     public override string ToString() => $"{Machine.Name}: {RemotePath} -> {LocalPath ?? Status.ToString()}";

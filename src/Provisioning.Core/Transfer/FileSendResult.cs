@@ -8,7 +8,7 @@ namespace Provisioning.Core.Transfer;
 /// What happened to one file on one host in a send. A failure that stops a whole host before any file is
 /// considered (unreachable, template error) yields one result whose <see cref="Source"/> is the path given.
 /// </summary>
-public sealed class FileSendResult
+public sealed record FileSendResult
 {
     /// <summary>The host.</summary>
     public required AgentMachine Machine { get; init; }
@@ -30,7 +30,9 @@ public sealed class FileSendResult
     public bool Succeeded => Status == HostStatus.Succeeded;
     /// <summary>Why it failed; null on success.</summary>
     public HostError? Error { get; init; }
-    /// <summary>Time spent on this host's round trips.</summary>
+    /// <summary>When the host's transfer started.</summary>
+    public DateTimeOffset StartTime { get; init; }
+    /// <summary>Time spent on this host's round trips (up to this file's outcome).</summary>
     public TimeSpan Duration { get; init; }
     /// <summary>The journal run this result belongs to, when journaled.</summary>
     public long? RunId { get; init; }

@@ -81,6 +81,6 @@ internal sealed class LocalSourceSet
         var mode = OperatingSystem.IsWindows()
             ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead
             : info.UnixFileMode;
-        return new LocalSourceFile(fullPath, relativePath, info.Length, mode);
+        return new LocalSourceFile(fullPath, relativePath, info.Length, mode, info.LastWriteTimeUtc);
     }
 }

@@ -14,6 +14,19 @@ internal static class TransferScripts
     /// <summary>The whole fetch stream when the pattern matched no file.</summary>
     public const string NoMatchHeader = "PROV-NOMATCH";
 
+    /// <summary>Name of the manifest entry of a receive stream (relative to its root).</summary>
+    public static string ManifestName(string nonce) => $".prov-{nonce}.list";
+
+    /// <summary>Name of the end marker entry of a receive stream: present only when the stream is complete.</summary>
+    public static string EndMarkerName(string nonce) => $".prov-{nonce}.end";
+
+    /// <summary>Temporary name of file <paramref name="index"/> (final path <paramref name="name"/>), beside its destination.</summary>
+    public static string TemporaryName(string name, string nonce, int index)
+    {
+        var slash = name.LastIndexOf('/');
+        return slash < 0 ? $".prov-{nonce}-{index}" : $"{name[..slash]}/.prov-{nonce}-{index}";
+    }
+
     /// <summary>
     /// Reports what is at <paramref name="destination"/> (one NUL-terminated record: D directory, F something
     /// else, N nothing), then, for a directory, the SHA-256 (<c>sha256sum -z</c> records) and permission bits
@@ -95,6 +108,15 @@ internal static class TransferScripts
         xargs -0 -r sha256sum -z -- < "$l" > "$h"
         printf '{{FetchHeader}} %d\n' $(($(wc -c < "$h")))
         cat -- "$h"
-        tar -c -f - -h --no-recursion --null -T "$l"
+        tar -c -f - -h --hard-dereference --no-recursion --null -T "$l"
+        """;
+
+    /// <summary>
+    /// Removes the temporary files of an interrupted receive (their names, relative to <paramref name="root"/>,
+    /// NUL-separated on stdin). Used after a connection drop, when the host's own trap may not have run.
+    /// </summary>
+    public static string Sweep(string root) => $"""
+        cd -- {PosixShell.QuotePath(root)} 2>/dev/null || exit 0
+        xargs -0 -r rm -f --
         """;
 }
