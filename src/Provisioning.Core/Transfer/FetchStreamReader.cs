@@ -203,6 +203,12 @@ internal sealed class FetchStreamReader
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
+            if (length != entry.Length)
+            {
+                // The stream ended inside this file (the connection dropped): it did not arrive at all.
+                _received.Remove(key);
+                throw new EndOfStreamException($"the stream ended after {length} of {entry.Length} bytes of '{listed.RemotePath}'.");
+            }
             var sha = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
 
             if (sink is not null)

@@ -15,6 +15,8 @@ internal static class TransferFailure
         ("Permission denied", ErrorKind.PermissionDenied),
         ("Operation not permitted", ErrorKind.PermissionDenied),
         ("Read-only file system", ErrorKind.PermissionDenied),
+        // GNU tar's report of a short write, which on a regular file means the file system filled up.
+        ("Wrote only", ErrorKind.DiskFull),
     };
 
     /// <summary>The kind stderr of a remote transfer names, or <paramref name="fallback"/>.</summary>
@@ -47,6 +49,10 @@ internal static class TransferFailure
         return e.Outcome switch
         {
             ExecutionOutcome.Exited when e.ExitCode == 0 => (HostStatus.Succeeded, null),
+            // The transfer scripts never exit 255 themselves: after the remote side started, that status is ssh
+            // reporting that the connection (or its master) went away, often without a word on stderr.
+            ExecutionOutcome.Exited when e.ExitCode == 255 => (HostStatus.Unreachable, new HostError(ErrorKind.ConnectionLost,
+                $"{machine.Name}: connection lost during {what}{Said(e.Stderr)}")),
             ExecutionOutcome.Exited => (HostStatus.Failed, new HostError(Classify(e.Stderr),
                 $"{machine.Name}: {what} failed: {Explain(e.Stderr, e.ExitCode)}")),
             ExecutionOutcome.TimedOut => (HostStatus.TimedOut, new HostError(ErrorKind.CommandTimedOut,
@@ -58,6 +64,12 @@ internal static class TransferFailure
             _ => (HostStatus.Unreachable, new HostError(e.FailureKind ?? ErrorKind.HostUnreachable,
                 $"{machine.Name} ({machine.Address}:{machine.Port}) is unreachable: {e.FailureMessage ?? e.Stderr.Trim()}")),
         };
+    }
+
+    private static string Said(string stderr)
+    {
+        var text = stderr.Trim();
+        return text.Length == 0 ? " (ssh exited with status 255)." : $": {Explain(text, 255)}";
     }
 
     /// <summary>The last few meaningful lines of a remote stderr, for a message.</summary>

@@ -73,6 +73,9 @@ internal static class TransferScripts
         tar -x -f - --no-same-owner -m {{(exactMode ? "--same-permissions" : "--no-same-permissions")}}
         rc=$?
         if [ "$rc" -ne 0 ] || [ ! -f "$e" ]; then
+          # Before cleaning frees the space: tar reports a full disk only as a short write.
+          set -- $(df -Pk . 2>/dev/null | tail -n 1)
+          [ "$rc" -ne 0 ] && [ "${4:-1}" = 0 ] && echo "provisioning: No space left on device in $r" >&2
           clean
           echo "provisioning: the transfer did not complete (tar exit status $rc); nothing was moved into place" >&2
           exit 3
