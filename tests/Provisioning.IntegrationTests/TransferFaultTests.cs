@@ -122,21 +122,28 @@ public sealed class TransferFaultTests(LocalTestbedFixture fixture)
 /// A host that dies in the middle of a transfer: its sshd and everything under it are killed (as if the machine
 /// went down), on a testbed of its own so the shared agents stay up.
 /// </summary>
-public sealed class TransferHostDeathTests : IAsyncLifetime
+public sealed class TransferHostDeathTests(TransferHostDeathTests.DoomedTestbed doomed) : IClassFixture<TransferHostDeathTests.DoomedTestbed>
 {
-    private const long BigFile = 256L * 1024 * 1024;
-    private Testbed? _testbed;
-    private Testbed Testbed => _testbed!;
+    private const long BigFile = 160L * 1024 * 1024;
+    private Testbed Testbed => doomed.Testbed;
 
-    public async Task InitializeAsync()
+    /// <summary>Three agents of their own: each test kills one.</summary>
+    public sealed class DoomedTestbed : IAsyncLifetime
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        _testbed = await LocalProvider.StartAsync(new LocalTestbedOptions { Count = 3, Name = "transfer-faults" }, timeout.Token);
-    }
+        private Testbed? _testbed;
 
-    public async Task DisposeAsync()
-    {
-        if (_testbed is not null) await _testbed.RemoveAsync();
+        public Testbed Testbed => _testbed!;
+
+        public async Task InitializeAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            _testbed = await LocalProvider.StartAsync(new LocalTestbedOptions { Count = 3, Name = "transfer-faults" }, timeout.Token);
+        }
+
+        public async Task DisposeAsync()
+        {
+            if (_testbed is not null) await _testbed.RemoveAsync();
+        }
     }
 
     [Fact]
