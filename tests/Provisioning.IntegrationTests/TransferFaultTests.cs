@@ -156,7 +156,7 @@ public sealed class TransferHostDeathTests(TransferHostDeathTests.DoomedTestbed 
         var survivor = Testbed["agent-2"]!;
 
         var run = DrainAsync(new AgentFileSender().Run([victim, survivor], new FileSendSpec { Path = source, Destination = "in/big.bin" }, null, CancellationToken.None));
-        await KillWhenAsync(victim, () => TemporaryFiles(WorkPath(victim, "in")).Any(f => new FileInfo(f).Length > 4 * 1024 * 1024), run);
+        await KillWhenAsync(victim, () => TemporaryFiles(WorkPath(victim, "in")).Any(f => new FileInfo(f).Length > 64 * 1024), run);
         var results = await run.WaitAsync(TimeSpan.FromSeconds(60));
 
         var lost = results.Single(r => r.Machine == victim);
@@ -178,7 +178,7 @@ public sealed class TransferHostDeathTests(TransferHostDeathTests.DoomedTestbed 
         using var local = new ScratchFolder();
 
         var run = DrainAsync(new AgentFileFetcher().Run([victim], new FileFetchSpec { Path = "out/trace.bin", Destination = local.Path }, null, CancellationToken.None));
-        await KillWhenAsync(victim, () => TemporaryFiles(local.Path).Any(f => new FileInfo(f).Length > 4 * 1024 * 1024), run);
+        await KillWhenAsync(victim, () => TemporaryFiles(local.Path).Any(f => new FileInfo(f).Length > 64 * 1024), run);
         var all = await run.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(all.Count == 1, string.Join("\n", all.Select(x => $"{x.Status} {x.Error?.Kind}: {x.Error?.Message}")));
         var r = all[0];
@@ -191,12 +191,13 @@ public sealed class TransferHostDeathTests(TransferHostDeathTests.DoomedTestbed 
     }
 
     /// <summary>Kills the agent as soon as <paramref name="condition"/> holds (the transfer is under way).</summary>
-    private async Task KillWhenAsync(AgentMachine victim, Func<bool> condition, Task transfer)
+    private async Task KillWhenAsync<T>(AgentMachine victim, Func<bool> condition, Task<List<T>> transfer)
     {
         var clock = Stopwatch.StartNew();
         while (!condition())
         {
-            Assert.False(transfer.IsCompleted, "the transfer finished before the host could be killed");
+            if (transfer.IsCompleted)
+                Assert.Fail("the transfer finished before the host could be killed: " + string.Join("; ", transfer.Result));
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the transfer never started");
             await Task.Delay(2);
         }

@@ -70,7 +70,7 @@ internal static class TransferScripts
           rm -f -- "$m" "$e"
         }
         trap 'clean; exit 143' HUP INT TERM PIPE
-        tar -x -f - --no-same-owner -m {{(exactMode ? "--same-permissions" : "--no-same-permissions")}}
+        tar -x -b 256 -B -f - --no-same-owner -m {{(exactMode ? "--same-permissions" : "--no-same-permissions")}}
         rc=$?
         if [ "$rc" -ne 0 ] || [ ! -f "$e" ]; then
           # Before cleaning frees the space: tar reports a full disk only as a short write.

@@ -48,16 +48,24 @@ internal sealed class UploadArchive
     /// Writes the stream. Failures to write to <paramref name="stdin"/> (the host went away) surface as
     /// IOException for the transport to absorb; local failures are recorded in <see cref="LocalFailure"/>.
     /// </summary>
-    public async Task WriteAsync(Stream stdin, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The copy runs synchronously on a thread of its own: the pipe to ssh has no true asynchronous writes, so
+    /// an async copy would hop between pool threads for every chunk and, with many hosts at once, starve the pool.
+    /// A blocked write ends when the transport kills ssh (cancellation, timeout) or the host goes away.
+    /// </remarks>
+    public Task WriteAsync(Stream stdin, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => Write(stdin, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Write(Stream stdin, CancellationToken cancellationToken)
     {
         var tar = new TarWriter(stdin, TarEntryFormat.Gnu, leaveOpen: true);
         try
         {
             var manifest = Encoding.UTF8.GetBytes(string.Concat(_files.Select(f => f.Name + "\n")));
-            await WriteEntryAsync(tar, TransferScripts.ManifestName(_nonce), new MemoryStream(manifest, false),
-                UnixFileMode.UserRead | UnixFileMode.UserWrite, cancellationToken).ConfigureAwait(false);
+            WriteEntry(tar, TransferScripts.ManifestName(_nonce), new MemoryStream(manifest, false), UnixFileMode.UserRead | UnixFileMode.UserWrite);
             for (var i = 0; i < _files.Count; i++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var file = _files[i];
                 Stream data;
                 try
@@ -69,10 +77,9 @@ internal sealed class UploadArchive
                     LocalFailure = $"cannot read '{file.Source.FullPath}': {ex.Message}";
                     return;
                 }
-                await using (data.ConfigureAwait(false))
+                using (data)
                 {
-                    await WriteEntryAsync(tar, TransferScripts.TemporaryName(file.Name, _nonce, i), data, file.Mode, cancellationToken)
-                        .ConfigureAwait(false);
+                    WriteEntry(tar, TransferScripts.TemporaryName(file.Name, _nonce, i), data, file.Mode);
                 }
                 if (file.Content is null && file.Source.ChangedSinceResolved())
                 {
@@ -81,8 +88,7 @@ internal sealed class UploadArchive
                     return;
                 }
             }
-            await WriteEntryAsync(tar, TransferScripts.EndMarkerName(_nonce), null, UnixFileMode.UserRead | UnixFileMode.UserWrite, cancellationToken)
-                .ConfigureAwait(false);
+            WriteEntry(tar, TransferScripts.EndMarkerName(_nonce), null, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
         catch (LocalSourceException ex)
         {
@@ -90,13 +96,10 @@ internal sealed class UploadArchive
         }
         finally
         {
-            await tar.DisposeAsync().ConfigureAwait(false);
+            tar.Dispose();
         }
     }
 
-    private static Task WriteEntryAsync(TarWriter tar, string name, Stream? data, UnixFileMode mode, CancellationToken cancellationToken)
-    {
-        var entry = new GnuTarEntry(TarEntryType.RegularFile, name) { DataStream = data, Mode = mode };
-        return tar.WriteEntryAsync(entry, cancellationToken);
-    }
+    private static void WriteEntry(TarWriter tar, string name, Stream? data, UnixFileMode mode) =>
+        tar.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, name) { DataStream = data, Mode = mode });
 }
