@@ -57,12 +57,20 @@ internal sealed class FetchStreamReader
         _manifest.Where(kv => !_received.Contains(kv.Key)).Select(kv => kv.Value.RemotePath);
 
     /// <summary>Reads the whole stream. Throws only <see cref="OperationCanceledException"/>.</summary>
-    public async Task ReadAsync(Stream stdout, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Runs synchronously on a thread of its own: the pipe from ssh has no true asynchronous reads, so an async
+    /// loop would hop between pool threads for every entry and chunk and, with many hosts at once, starve the
+    /// pool. A blocked read ends when the transport kills ssh (cancellation, timeout) or the host goes away.
+    /// </remarks>
+    public Task ReadAsync(Stream stdout, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => Read(stdout, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Read(Stream stdout, CancellationToken cancellationToken)
     {
         var input = new BufferedStream(stdout, 64 * 1024);
         try
         {
-            await ReadCoreAsync(input, cancellationToken).ConfigureAwait(false);
+            ReadCore(input, cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or FormatException or ArgumentException)
         {
@@ -71,7 +79,8 @@ internal sealed class FetchStreamReader
         // Read to the end whatever happened, so the host's writer never blocks on a full pipe.
         try
         {
-            await input.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            input.CopyTo(Stream.Null);
         }
         catch (IOException ex)
         {
@@ -79,9 +88,9 @@ internal sealed class FetchStreamReader
         }
     }
 
-    private async Task ReadCoreAsync(Stream input, CancellationToken cancellationToken)
+    private void ReadCore(Stream input, CancellationToken cancellationToken)
     {
-        var header = await ReadLineAsync(input, cancellationToken).ConfigureAwait(false);
+        var header = ReadLine(input);
         if (header is null) return;
         if (header == TransferScripts.NoMatchHeader)
         {
@@ -97,13 +106,14 @@ internal sealed class FetchStreamReader
         }
         HeaderSeen = true;
         var manifest = new byte[manifestLength];
-        await input.ReadExactlyAsync(manifest, cancellationToken).ConfigureAwait(false);
+        input.ReadExactly(manifest);
         ParseManifest(Encoding.UTF8.GetString(manifest));
 
         using var tar = new TarReader(input, leaveOpen: true);
-        while (await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+        while (tar.GetNextEntry(copyData: false) is { } entry)
         {
-            await ReceiveEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            ReceiveEntry(entry, cancellationToken);
         }
     }
 
@@ -124,7 +134,7 @@ internal sealed class FetchStreamReader
         }
     }
 
-    private async Task ReceiveEntryAsync(TarEntry entry, CancellationToken cancellationToken)
+    private void ReceiveEntry(TarEntry entry, CancellationToken cancellationToken)
     {
         var key = RemotePath.MakeRelative(entry.Name);
         if (key is null || !_manifest.TryGetValue(key, out var listed))
@@ -181,8 +191,9 @@ internal sealed class FetchStreamReader
                 if (entry.DataStream is { } data)
                 {
                     int n;
-                    while ((n = await data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                    while ((n = data.Read(buffer, 0, buffer.Length)) > 0)
                     {
+                        cancellationToken.ThrowIfCancellationRequested();
                         hash.AppendData(buffer, 0, n);
                         length += n;
                         if (sink is null) continue;
@@ -193,7 +204,7 @@ internal sealed class FetchStreamReader
                         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                         {
                             localError = LocalError(ex, local);
-                            await sink.DisposeAsync().ConfigureAwait(false);
+                            sink.Dispose();
                             sink = null;
                         }
                     }
@@ -215,7 +226,7 @@ internal sealed class FetchStreamReader
             {
                 try
                 {
-                    await sink.DisposeAsync().ConfigureAwait(false);
+                    sink.Dispose();
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
@@ -248,7 +259,7 @@ internal sealed class FetchStreamReader
         }
         finally
         {
-            if (sink is not null) await sink.DisposeAsync().ConfigureAwait(false);
+            sink?.Dispose();
             if (temporary is not null) TryDelete(temporary);
         }
     }
@@ -276,13 +287,13 @@ internal sealed class FetchStreamReader
         }
     }
 
-    private static async Task<string?> ReadLineAsync(Stream input, CancellationToken cancellationToken)
+    private static string? ReadLine(Stream input)
     {
         var bytes = new List<byte>(32);
         var one = new byte[1];
         while (bytes.Count <= MaxHeaderBytes)
         {
-            if (await input.ReadAsync(one, cancellationToken).ConfigureAwait(false) == 0) return bytes.Count == 0 ? null : throw new EndOfStreamException("the host's answer ended inside its header.");
+            if (input.Read(one, 0, 1) == 0) return bytes.Count == 0 ? null : throw new EndOfStreamException("the host's answer ended inside its header.");
             if (one[0] == (byte)'\n') return Encoding.UTF8.GetString(bytes.ToArray());
             bytes.Add(one[0]);
         }
