@@ -1,0 +1,217 @@
+using System.Management.Automation;
+using System.Threading.Channels;
+using Provisioning.Core.Errors;
+using Provisioning.Core.Journal;
+using Provisioning.Core.Testbeds;
+using Provisioning.Errors;
+using Provisioning.Journal;
+using Provisioning.Session;
+
+namespace Provisioning.Pipeline;
+
+/// <summary>
+/// Base of every Provisioning cmdlet. It owns the one rule PowerShell does not forgive: WriteObject, WriteError,
+/// WriteProgress, WriteWarning and ShouldProcess run only on the pipeline thread. The engine works on the thread
+/// pool and hands results over a <see cref="ChannelReader{T}"/>; <see cref="WriteStream{T}"/> drains it here.
+/// Ctrl+C (<see cref="StopProcessing"/>) cancels <see cref="StopToken"/>, which the engine uses to kill remote work.
+/// </summary>
+public abstract class AgentCmdlet : PSCmdlet, IDisposable
+{
+    /// <summary>How long a stopped cmdlet waits for the engine to kill and clean up remote work.</summary>
+    private static readonly TimeSpan CleanupGrace = TimeSpan.FromSeconds(10);
+
+    private static int s_lastActivityId;
+
+    private readonly CancellationTokenSource _stopping = new();
+
+    // Created with the cmdlet (before BeginProcessing), so StopProcessing always has something to cancel.
+    private readonly int _activityId = Interlocked.Increment(ref s_lastActivityId) & int.MaxValue;
+
+    /// <summary>Cancelled when the pipeline is stopped (Ctrl+C) or the cmdlet gives up; pass it to the engine.</summary>
+    protected CancellationToken StopToken => _stopping.Token;
+
+    /// <summary>Cancels <see cref="StopToken"/>. Called by PowerShell on another thread.</summary>
+    protected override void StopProcessing()
+    {
+        try
+        {
+            _stopping.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The cmdlet already finished.
+        }
+    }
+
+    /// <summary>
+    /// Writes every item of <paramref name="reader"/> as it arrives, on the pipeline thread, with a progress bar
+    /// "N of M hosts done" (completed at the end). <paramref name="write"/> may call WriteObject and WriteError.
+    /// When the pipeline stops, or <paramref name="write"/> throws (for example -ErrorAction Stop), the engine's
+    /// work is cancelled and given <c>~10 s</c> to clean up before the exception goes on.
+    /// </summary>
+    /// <typeparam name="T">The engine's result type.</typeparam>
+    /// <param name="reader">The engine's result stream.</param>
+    /// <param name="total">How many hosts the results are for.</param>
+    /// <param name="activity">The progress activity, usually the cmdlet name.</param>
+    /// <param name="write">Writes one result.</param>
+    protected void WriteStream<T>(ChannelReader<T> reader, int total, string activity, Action<T> write)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(write);
+        var progress = new ProgressRecord(_activityId, activity, Status(0, total)) { PercentComplete = 0 };
+        var done = 0;
+        try
+        {
+            WriteProgress(progress);
+            while (reader.WaitToReadAsync(StopToken).AsTask().GetAwaiter().GetResult())
+            {
+                while (reader.TryRead(out var item))
+                {
+                    done++;
+                    write(item);
+                    progress.StatusDescription = Status(done, total);
+                    progress.PercentComplete = total > 0 ? Math.Min(100, done * 100 / total) : 100;
+                    WriteProgress(progress);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            CancelAndAwaitEngine(reader);
+            if (ex is OperationCanceledException && Stopping) throw new PipelineStoppedException();
+            if (ex is RuntimeException) throw; // PowerShell's own flow: stop, -ErrorAction Stop, ...
+            throw TerminatingError(ErrorRecordFactory.FromException(ex));
+        }
+        progress.RecordType = ProgressRecordType.Completed;
+        progress.PercentComplete = 100;
+        WriteProgress(progress);
+    }
+
+    /// <summary>
+    /// Waits on the pipeline thread for engine work that has no result stream (starting or removing a testbed).
+    /// Stopping the pipeline cancels <see cref="StopToken"/>; the resulting cancellation becomes PipelineStoppedException.
+    /// </summary>
+    /// <typeparam name="T">The task's result.</typeparam>
+    /// <param name="task">Work started with <see cref="StopToken"/>.</param>
+    protected T Await<T>(Task<T> task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    /// <summary>Waits on the pipeline thread for engine work without a result; see <see cref="Await{T}(Task{T})"/>.</summary>
+    /// <param name="task">Work started with <see cref="StopToken"/>.</param>
+    protected void Await(Task task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    /// <summary>The testbed to work on: <paramref name="explicitTestbed"/>, else the current one, else a terminating TestbedNotFound error.</summary>
+    /// <param name="explicitTestbed">The -Testbed argument, when given.</param>
+    protected Testbed ResolveTestbed(Testbed? explicitTestbed)
+    {
+        var testbed = explicitTestbed ?? TestbedRegistry.Current;
+        if (testbed is null)
+        {
+            throw TerminatingError(ErrorRecordFactory.Create(ErrorKind.TestbedNotFound,
+                "No testbed is loaded. Run New-Testbed -Path <file.yaml>, or New-Testbed -Provider Local -Count 4, first.", null));
+        }
+        if (testbed.IsRemoved)
+        {
+            throw TerminatingError(ErrorRecordFactory.Create(ErrorKind.TestbedNotFound,
+                $"Testbed '{testbed.Name}' was removed. Load it again with New-Testbed.", testbed));
+        }
+        return testbed;
+    }
+
+    /// <summary>Writes the non-terminating error of a host that failed, with the machine as target.</summary>
+    /// <param name="error">The result's error.</param>
+    /// <param name="target">The machine.</param>
+    protected void WriteHostError(HostError error, object target) => WriteError(ErrorRecordFactory.FromHostError(error, target));
+
+    /// <summary>
+    /// Raises <paramref name="record"/> as a terminating error. Use it as <c>throw TerminatingError(record);</c>:
+    /// it never returns, and the <c>throw</c> tells the compiler so.
+    /// </summary>
+    /// <param name="record">The error.</param>
+    protected Exception TerminatingError(ErrorRecord record)
+    {
+        ThrowTerminatingError(record);
+        return new InvalidOperationException("ThrowTerminatingError returned.");
+    }
+
+    /// <summary>
+    /// Starts a journal run for this call in <paramref name="testbed"/>'s journal, with the bound parameters
+    /// (secrets redacted). Journal trouble becomes warnings; the command always goes on.
+    /// </summary>
+    /// <param name="testbed">Whose journal.</param>
+    /// <param name="hostCount">How many hosts the run targets.</param>
+    private protected RunRecording BeginRecording(Testbed testbed, int hostCount)
+    {
+        var recording = RunRecording.Begin(testbed, MyInvocation.MyCommand.Name, JournalParameters.From(MyInvocation.BoundParameters), hostCount);
+        WriteJournalWarnings(recording);
+        return recording;
+    }
+
+    /// <summary>Closes a journal run; warnings are written unless the pipeline is stopping.</summary>
+    /// <param name="recording">From <see cref="BeginRecording"/>.</param>
+    /// <param name="status">How the run ended.</param>
+    private protected void CompleteRecording(RunRecording recording, RunStatus status)
+    {
+        recording.Complete(status);
+        if (!Stopping) WriteJournalWarnings(recording);
+    }
+
+    /// <summary>Releases the stop token.</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the stop token when <paramref name="disposing"/>.</summary>
+    /// <param name="disposing">True from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing) _stopping.Dispose();
+    }
+
+    private void WriteJournalWarnings(RunRecording recording)
+    {
+        foreach (var warning in recording.TakeWarnings()) WriteWarning(warning);
+    }
+
+    private void CancelAndAwaitEngine<T>(ChannelReader<T> reader)
+    {
+        StopProcessing();
+        // Keep reading (and dropping) results: a channel only completes once it is empty, and the engine
+        // needs this time to kill its remote processes.
+        using var grace = new CancellationTokenSource(CleanupGrace);
+        try
+        {
+            while (reader.WaitToReadAsync(grace.Token).AsTask().GetAwaiter().GetResult())
+                while (reader.TryRead(out _)) { }
+        }
+        catch (Exception)
+        {
+            // Grace period over, or the engine failed while stopping: nothing more to wait for.
+        }
+    }
+
+    private static string Status(int done, int total) => $"{done} of {total} hosts done";
+}
