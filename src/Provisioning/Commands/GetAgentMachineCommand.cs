@@ -3,7 +3,6 @@ using Provisioning.Binding;
 using Provisioning.Completion;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
-using Provisioning.Errors;
 using Provisioning.Pipeline;
 
 namespace Provisioning.Commands;
@@ -55,15 +54,8 @@ public sealed class GetAgentMachineCommand : AgentCmdlet
 
         if (Pattern is not null)
         {
-            try
-            {
-                var matched = HostPattern.Select(testbed, Pattern).ToHashSet();
-                selection = selection.Where(matched.Contains);
-            }
-            catch (Exception ex) when (ex is not RuntimeException)
-            {
-                throw TerminatingError(ErrorRecordFactory.FromException(ex, Pattern));
-            }
+            var matched = InvokeEngine(() => HostPattern.Select(testbed, Pattern), Pattern).ToHashSet();
+            selection = selection.Where(matched.Contains);
         }
 
         if (Role is not null)

@@ -82,7 +82,7 @@ public sealed class InvokeRemoteCommandCommand : AgentCmdlet
 
         // -WhatIf / -Confirm: show each host its own rendered command; run only the hosts approved.
         var approved = new List<AgentMachine>();
-        foreach (var plan in runner.Plan(_machines, spec))
+        foreach (var plan in InvokeEngine(() => runner.Plan(_machines, spec)))
         {
             var action = plan.Command is null
                 ? $"Run (template error: {plan.Error?.Message})"
@@ -95,12 +95,13 @@ public sealed class InvokeRemoteCommandCommand : AgentCmdlet
         var testbed = approved[0].Testbed;
         if (approved.Any(m => m.Testbed != testbed))
             WriteVerbose($"The machines come from several testbeds; the run is journaled in testbed '{testbed?.Name}'.");
-        var recording = testbed is null ? null : BeginRecording(testbed, approved.Count);
+        var recording = testbed is null ? null : BeginRecording(testbed, approved);
         var status = RunStatus.Interrupted;
         try
         {
             var anyFailed = false;
-            WriteStream(runner.Run(approved, spec, recording?.Recorder, StopToken), approved.Count, "Invoke-RemoteCommand", result =>
+            var results = InvokeEngine(() => runner.Run(approved, spec, recording?.Recorder, StopToken));
+            WriteStream(results, approved.Count, "Invoke-RemoteCommand", result =>
             {
                 anyFailed |= !result.Succeeded;
                 WriteObject(result);

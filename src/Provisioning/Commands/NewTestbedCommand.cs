@@ -61,14 +61,7 @@ public sealed class NewTestbedCommand : AgentCmdlet
     private Testbed Load()
     {
         var file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        try
-        {
-            return TestbedLoader.Load(file);
-        }
-        catch (Exception ex) when (ex is not RuntimeException)
-        {
-            throw TerminatingError(ErrorRecordFactory.FromException(ex, file));
-        }
+        return InvokeEngine(() => TestbedLoader.Load(file), file);
     }
 
     private Testbed StartLocal()

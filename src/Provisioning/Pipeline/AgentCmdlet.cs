@@ -121,6 +121,26 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// Calls the engine synchronously on the pipeline thread; anything it throws (other than PowerShell's own
+    /// flow exceptions) becomes a terminating error with the id and category of its kind.
+    /// </summary>
+    /// <typeparam name="T">The engine's result.</typeparam>
+    /// <param name="call">The engine call.</param>
+    /// <param name="target">The error's target when the exception carries none (a path, a pattern).</param>
+    protected T InvokeEngine<T>(Func<T> call, object? target = null)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        try
+        {
+            return call();
+        }
+        catch (Exception ex) when (ex is not RuntimeException)
+        {
+            throw TerminatingError(ErrorRecordFactory.FromException(ex, target));
+        }
+    }
+
     /// <summary>The testbed to work on: <paramref name="explicitTestbed"/>, else the current one, else a terminating TestbedNotFound error.</summary>
     /// <param name="explicitTestbed">The -Testbed argument, when given.</param>
     protected Testbed ResolveTestbed(Testbed? explicitTestbed)
@@ -156,14 +176,20 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>
-    /// Starts a journal run for this call in <paramref name="testbed"/>'s journal, with the bound parameters
-    /// (secrets redacted). Journal trouble becomes warnings; the command always goes on.
+    /// Starts a journal run for this call in <paramref name="testbed"/>'s journal: the cmdlet name, its bound
+    /// parameters (secret-looking values redacted) with <c>InputObject</c> replaced by the names of all
+    /// <paramref name="machines"/> (a piped parameter only holds the last record), and the host count.
+    /// Journal trouble becomes warnings; the command always goes on.
     /// </summary>
     /// <param name="testbed">Whose journal.</param>
-    /// <param name="hostCount">How many hosts the run targets.</param>
-    private protected RunRecording BeginRecording(Testbed testbed, int hostCount)
+    /// <param name="machines">Every machine the run targets.</param>
+    private protected RunRecording BeginRecording(Testbed testbed, IReadOnlyCollection<AgentMachine> machines)
     {
-        var recording = RunRecording.Begin(testbed, MyInvocation.MyCommand.Name, JournalParameters.From(MyInvocation.BoundParameters), hostCount);
+        var parameters = new Dictionary<string, object?>(JournalParameters.From(MyInvocation.BoundParameters), StringComparer.OrdinalIgnoreCase)
+        {
+            ["InputObject"] = machines.Select(m => m.Name).ToList(),
+        };
+        var recording = RunRecording.Begin(testbed, MyInvocation.MyCommand.Name, parameters, machines.Count);
         WriteJournalWarnings(recording);
         return recording;
     }
