@@ -116,7 +116,12 @@ Describe 'A Local testbed' {
         Get-Testbed -Name $testbed.Name -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         Test-Path $testbed.StateDirectory | Should -BeFalse
         Get-Testbed -Current -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $status = $agents | Test-AgentMachine -TimeoutSec 5 -ErrorAction SilentlyContinue
-        $status.Reachable | Should -Not -Contain $true
+        # No sshd of this testbed is left running.
+        Get-Process sshd -ErrorAction SilentlyContinue |
+            Where-Object { $_.CommandLine -like "*$($testbed.StateDirectory)*" } |
+            Should -BeNullOrEmpty
+        # Its machines are refused from now on.
+        $agents | Test-AgentMachine -ErrorVariable failure -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'TestbedNotFound*'
     }
 }

@@ -65,8 +65,7 @@ public sealed class InvokeRemoteCommandCommand : AgentCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        foreach (var machine in InputObject)
-            if (!_machines.Contains(machine)) _machines.Add(machine);
+        CollectMachines(InputObject, _machines);
     }
 
     /// <inheritdoc />

@@ -56,8 +56,7 @@ public sealed class TestAgentMachineCommand : AgentCmdlet
     protected override void ProcessRecord()
     {
         if (InputObject is null) return;
-        foreach (var machine in InputObject)
-            if (!_machines.Contains(machine)) _machines.Add(machine);
+        CollectMachines(InputObject, _machines);
     }
 
     /// <inheritdoc />

@@ -22,9 +22,10 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
 
     private static int s_lastActivityId;
 
+    // Created with the cmdlet (before BeginProcessing), so StopProcessing always has something to cancel.
     private readonly CancellationTokenSource _stopping = new();
 
-    // Created with the cmdlet (before BeginProcessing), so StopProcessing always has something to cancel.
+    // One progress activity per cmdlet instance, so nested or parallel pipelines keep separate bars.
     private readonly int _activityId = Interlocked.Increment(ref s_lastActivityId) & int.MaxValue;
 
     /// <summary>Cancelled when the pipeline is stopped (Ctrl+C) or the cmdlet gives up; pass it to the engine.</summary>
@@ -157,6 +158,29 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
                 $"Testbed '{testbed.Name}' was removed. Load it again with New-Testbed.", testbed));
         }
         return testbed;
+    }
+
+    /// <summary>
+    /// Adds piped machines to <paramref name="machines"/> once each, in arrival order (call it from ProcessRecord).
+    /// A machine whose testbed was removed gets a non-terminating TestbedNotFound error instead: its connections
+    /// and, for a Local testbed, its agents are gone.
+    /// </summary>
+    /// <param name="input">The machines bound for this record.</param>
+    /// <param name="machines">The machines collected so far.</param>
+    protected void CollectMachines(IEnumerable<AgentMachine> input, List<AgentMachine> machines)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(machines);
+        foreach (var machine in input)
+        {
+            if (machine.Testbed is { IsRemoved: true } removed)
+            {
+                WriteError(ErrorRecordFactory.Create(ErrorKind.TestbedNotFound,
+                    $"{machine.Name} belongs to testbed '{removed.Name}', which was removed. Load it again with New-Testbed.", machine));
+                continue;
+            }
+            if (!machines.Contains(machine)) machines.Add(machine);
+        }
     }
 
     /// <summary>Writes the non-terminating error of a host that failed, with the machine as target.</summary>
