@@ -1,6 +1,6 @@
-using System.Runtime.Versioning;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.Versioning;
 
 namespace Provisioning.Core.Testbeds.Local;
 

@@ -1,6 +1,6 @@
-using System.Runtime.Versioning;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.Versioning;
 
 namespace Provisioning.Core.Testbeds.Local;
 
