@@ -117,6 +117,12 @@ public sealed class TemplateRendererTests : IDisposable
     }
 
     [Fact]
+    public void A_machine_can_be_iterated_as_its_members() =>
+        Assert.Equal("name=server;address=10.0.0.1;port=2222;",
+            string.Concat(Render("{{#each server}}{{ @key }}={{ this }};{{/each}}", variables: new Dictionary<string, object?> { ["server"] = Server })
+                .Split(';', StringSplitOptions.RemoveEmptyEntries).Take(3).Select(p => p + ";")));
+
+    [Fact]
     public void Hashtables_and_dictionaries_are_looked_up_without_regard_to_case()
     {
         var extra = new Dictionary<string, object?>
@@ -215,6 +221,7 @@ public sealed class TemplateRendererTests : IDisposable
     [InlineData("{{ name }")]
     [InlineData("echo {{ name")]
     [InlineData("{{ name }}}")]
+    [InlineData("{{> nosuchpartial }}")]
     public void Syntax_errors_are_TemplateSyntax(string template) =>
         Assert.Equal(ErrorKind.TemplateSyntax, Fails(template).Kind);
 

@@ -90,6 +90,36 @@ public sealed class TestbedLoaderTests : IDisposable
     }
 
     [Fact]
+    public void The_example_in_the_loader_docs_loads()
+    {
+        var testbed = Load("""
+            name: lab
+            state_dir: ./state
+            defaults:
+              user: exp
+              port: 22
+              identity_file: ~/.ssh/id_ed25519
+              proxy_jump: gw.example.org
+              known_hosts: ./known_hosts
+              trust_new_host_keys: false
+              workdir: /tmp/exp
+              vars: { iface: eth0 }
+            hosts:
+              server: { address: 10.0.0.1, vars: { iface: eth1 } }
+              node[01-20]:
+              gpu[1-2]:
+                address: 10.0.1.[1-2]
+                port: 2222
+            roles:
+              servers: server
+              clients: ["node[01-20]", "gpu[1-2]"]
+            """);
+        Assert.Equal(23, testbed.Machines.Count);
+        Assert.Equal(22, testbed.Roles["clients"].Count);
+        Assert.Equal(("10.0.1.2", 2222), (testbed["gpu2"]!.Address, testbed["gpu2"]!.Port));
+    }
+
+    [Fact]
     public void Name_defaults_to_the_file_name_and_an_omitted_address_is_the_host_name()
     {
         var testbed = Load("hosts:\n  alias-from-ssh-config:\n", "grid5000-lyon.yml");

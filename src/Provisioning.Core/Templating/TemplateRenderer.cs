@@ -79,6 +79,12 @@ public sealed partial class TemplateRenderer
             throw new ProvisioningException(ErrorKind.TemplateSyntax,
                 $"{machine.Name}: the template cannot be rendered: {Clean(ex.Message)}", machine, ex);
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A value's own code failed (a property getter, ToString): still this host's error, not a crash.
+            throw new ProvisioningException(ErrorKind.Internal,
+                $"{machine.Name}: the template cannot be rendered: {ex.Message}", machine, ex);
+        }
     }
 
     /// <summary>

@@ -132,7 +132,17 @@ public static partial class HostPattern
         {
             throw Invalid(pattern, $"'~{expression}' is not a valid regular expression: {ex.Message}");
         }
-        return Matching(testbed, regex.IsMatch);
+        return Matching(testbed, name =>
+        {
+            try
+            {
+                return regex.IsMatch(name);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                throw Invalid(pattern, $"the regular expression '~{expression}' takes too long to match.");
+            }
+        });
     }
 
     /// <summary>Hosts whose name matches, plus the hosts of every role whose name matches.</summary>

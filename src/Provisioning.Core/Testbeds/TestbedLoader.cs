@@ -8,24 +8,43 @@ namespace Provisioning.Core.Testbeds;
 /// <code>
 /// name: lab                      # default: the file name without extension
 /// state_dir: ./state             # default: see TestbedStateDirectory
-/// defaults: { user: exp, port: 22, identity_file: ~/.ssh/id_ed25519, proxy_jump: gw, known_hosts: ./known_hosts,
-///             trust_new_host_keys: false, workdir: /tmp/exp, vars: { iface: eth0 } }
+/// defaults:
+///   user: exp
+///   port: 22
+///   identity_file: ~/.ssh/id_ed25519
+///   proxy_jump: gw.example.org
+///   known_hosts: ./known_hosts
+///   trust_new_host_keys: false
+///   workdir: /tmp/exp
+///   vars: { iface: eth0 }
 /// hosts:
 ///   server: { address: 10.0.0.1, vars: { iface: eth1 } }
-///   node[01-20]:                  # 20 hosts, addressed by their names (ssh_config aliases work)
-///   gpu[1-2]: { address: 10.0.1.[1-2], port: 2222 }
+///   node[01-20]:                 # 20 hosts, each addressed by its name (ssh_config aliases work)
+///   gpu[1-2]:
+///     address: 10.0.1.[1-2]      # one address per host, in order
+///     port: 2222
 /// roles:
 ///   servers: server
-///   clients: [node[01-20], gpu[1-2]]
+///   clients: ["node[01-20]", "gpu[1-2]"]   # inside [ ] or { }, YAML needs ranges quoted
 /// </code>
-/// Host settings override <c>defaults</c>; <c>vars</c> merge key by key (the host wins, nested values are replaced
-/// whole). <c>~</c> in identity_file, known_hosts and state_dir is $HOME and relative paths resolve against the
-/// file's folder. A range key naming several hosts takes either no address or an address range of the same length.
-/// Host and role names cannot contain the characters host patterns use (<c>: , ! &amp; * ? [ ] ~</c>), nor be
-/// <c>all</c>. A role may share its name with a host; a pattern naming it then selects both.
-/// Variable typing: see the remarks of the vars converter: plain YAML scalars become bool, long, double or null
-/// by the YAML 1.2 core schema, except numbers whose text would not round-trip (1.10, 0755), which stay strings.
 /// </summary>
+/// <remarks>
+/// <para>Host settings override <c>defaults</c>. <c>vars</c> merge key by key (the host wins; a nested value is
+/// replaced whole) and every machine gets its own copy. <c>~</c> in identity_file, known_hosts and state_dir is
+/// $HOME, and relative paths resolve against the file's folder. A key set to nothing (<c>user:</c>) is unset.</para>
+/// <para>A range key naming several hosts takes either no address or an address range of the same length; one
+/// address for several hosts is an error. A single host's address is never expanded. Host and role names cannot
+/// contain the characters host patterns use (<c>: , ! &amp; * ? [ ] ~</c>) or whitespace, nor be <c>all</c>. A
+/// role may share its name with a host; a pattern naming it then selects both. Roles list their hosts in the
+/// order written, without repeats; machines keep file order.</para>
+/// <para>Variables: mappings become case-insensitive <see cref="VariableDictionary"/>s, sequences
+/// <c>List&lt;object?&gt;</c>. Plain scalars become bool (<c>true</c>/<c>false</c>), long, double or null
+/// (<c>~</c>, <c>null</c>, nothing) by the YAML 1.2 core schema, except that a number whose text would not come
+/// back unchanged (<c>1.10</c>, <c>0755</c>, <c>2.0</c>, <c>1e3</c>) stays a string, because variables end up in
+/// templates. Quoted scalars and <c>!!str</c> stay strings; <c>!!int</c>, <c>!!float</c>, <c>!!bool</c> force a
+/// type. <c>yes</c>/<c>no</c> are strings (YAML 1.1 booleans are not). Anchors and aliases work; merge keys
+/// (<c>&lt;&lt;</c>) are refused.</para>
+/// </remarks>
 public static class TestbedLoader
 {
     /// <summary>
