@@ -17,6 +17,9 @@
         'Set-AgentVariable'
         'Test-AgentMachine'
         'Invoke-RemoteCommand'
+        'Send-AgentFile'
+        'Receive-AgentFile'
+        'Get-ExperimentResult'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
