@@ -96,7 +96,7 @@ public sealed class AgentFileSender
         if (destination is null)
         {
             var status = renderError!.Kind is ErrorKind.TemplateSyntax or ErrorKind.TemplateVariableUndefined ? HostStatus.TemplateError : HostStatus.Failed;
-            return new[] { HostFailure(machine, spec.Path, spec.Destination, status, renderError, started, clock.Elapsed) };
+            return new[] { FileFailure(machine, spec.Path, spec.Destination, status, renderError, started, clock.Elapsed) };
         }
         var transport = machine.Testbed?.Transport
             ?? throw new ProvisioningException(ErrorKind.TestbedNotFound, $"Machine '{machine.Name}' does not belong to a testbed.", machine);
@@ -312,9 +312,6 @@ public sealed class AgentFileSender
         StartTime = started,
         Duration = duration,
     };
-
-    private static FileSendResult HostFailure(AgentMachine machine, string source, string destination, HostStatus status, HostError error, DateTimeOffset started, TimeSpan duration) =>
-        FileFailure(machine, source, destination, status, error, started, duration);
 
     private static FileSendResult Fault(AgentMachine machine, FileSendSpec spec, Exception ex)
     {
