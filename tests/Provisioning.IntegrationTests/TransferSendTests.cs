@@ -186,6 +186,38 @@ public sealed class TransferSendTests(LocalTestbedFixture fixture)
     }
 
     [Fact]
+    public async Task Temporary_files_a_dead_transfer_left_are_swept_a_day_later_by_the_next_send_to_those_folders()
+    {
+        using var local = new ScratchFolder();
+        local.File("t/a.txt", "a\n");
+        local.File("t/sub/b.txt", "b\n");
+        var folder = Unique("sweep");
+        var host = Machines[7];
+        var root = WorkPath(host, folder);
+        Directory.CreateDirectory(Path.Combine(root, "sub"));
+        string Leftover(string relative, TimeSpan age)
+        {
+            var path = Path.Combine(root, relative);
+            File.WriteAllText(path, "partial");
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow - age);
+            return path;
+        }
+        var staleTop = Leftover(".prov-0123456789ab-0", TimeSpan.FromDays(2));
+        var staleList = Leftover(".prov-0123456789ab.list", TimeSpan.FromDays(2));
+        var staleSub = Leftover("sub/.prov-0123456789ab-1", TimeSpan.FromDays(2));
+        var fresh = Leftover("sub/.prov-ba9876543210-0", TimeSpan.FromMinutes(5));
+        var notOurs = Leftover("sub/keep.txt", TimeSpan.FromDays(2));
+
+        var results = await SendAsync(new FileSendSpec { Path = Path.Combine(local.Path, "t"), Destination = folder }, [host]);
+        Assert.All(results, r => Assert.True(r.Succeeded, r.Error?.Message));
+        Assert.False(File.Exists(staleTop));
+        Assert.False(File.Exists(staleList));
+        Assert.False(File.Exists(staleSub));
+        Assert.True(File.Exists(fresh), "a recent temporary file (maybe a transfer still running) must stay");
+        Assert.True(File.Exists(notOurs));
+    }
+
+    [Fact]
     public async Task Every_file_of_every_host_is_journaled_as_a_send_step()
     {
         using var local = new ScratchFolder();

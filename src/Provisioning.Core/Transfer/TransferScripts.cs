@@ -9,6 +9,9 @@ namespace Provisioning.Core.Transfer;
 /// </summary>
 internal static class TransferScripts
 {
+    /// <summary>Age (minutes) after which a temporary file left beside a destination is swept by a later send.</summary>
+    public const int StaleMinutes = 24 * 60;
+
     /// <summary>First line of a fetch stream with matches: <c>PROV-FETCH &lt;manifest bytes&gt;</c>.</summary>
     public const string FetchHeader = "PROV-FETCH";
     /// <summary>The whole fetch stream when the pattern matched no file.</summary>
@@ -54,7 +57,9 @@ internal static class TransferScripts
     /// manifest <c>.prov-N.list</c> (the final relative paths, one a line), then file i as <c>dir/.prov-N-i</c>
     /// beside its destination, then an empty <c>.prov-N.end</c>. Only when tar succeeded and the end marker
     /// arrived is each file renamed into place (<c>mv -T</c>: atomic, same folder); otherwise, and on
-    /// HUP/INT/TERM/PIPE, every temporary file is removed. Prints <c>M i</c> for each file moved.
+    /// HUP/INT/TERM/PIPE, every temporary file is removed. Prints <c>M i</c> for each file moved. Finally sweeps
+    /// temporary files older than <see cref="StaleMinutes"/> from the folders written to: those a host that died
+    /// mid-transfer could not remove.
     /// </summary>
     public static string Receive(string root, string nonce, bool exactMode) => $$"""
         r={{PosixShell.QuotePath(root)}}; n={{nonce}}; m=.prov-$n.list; e=.prov-$n.end
@@ -87,6 +92,11 @@ internal static class TransferScripts
           if mv -fT -- "$t" "$p"; then echo "M $i"; else bad=1; rm -f -- "$t"; fi
           i=$((i+1))
         done < "$m"
+        # Leftovers of transfers whose host died before its trap could run are a day old by now: sweep them
+        # from the folders this transfer wrote to (fresh ones may belong to a transfer still running).
+        { echo .; sed -n 's|/[^/]*$||p' "$m"; } | sort -u | while IFS= read -r d; do
+          find "$d" -maxdepth 1 -type f -name '.prov-*' -mmin +{{StaleMinutes}} -exec rm -f -- {} + 2>/dev/null
+        done
         rm -f -- "$m" "$e"
         exit $bad
         """;
