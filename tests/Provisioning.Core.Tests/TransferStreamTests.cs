@@ -102,6 +102,26 @@ public sealed class TransferStreamTests
     }
 
     [Fact]
+    public async Task Day_old_partial_files_of_a_crashed_fetch_are_swept_and_fresh_ones_kept()
+    {
+        using var dir = new TempDirectory();
+        var host = dir.Combine("h1");
+        Directory.CreateDirectory(host);
+        var stale = Path.Combine(host, ".prov-0123456789ab-0.part");
+        var fresh = Path.Combine(host, ".prov-ba9876543210-0.part");
+        File.WriteAllText(stale, "partial");
+        File.WriteAllText(fresh, "partial");
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddDays(-2));
+
+        var reader = new FetchStreamReader(host, "h1");
+        await reader.ReadAsync(FetchStream([("r.txt", Sha("r"))], [("r.txt", "r")]), CancellationToken.None);
+
+        Assert.True(File.Exists(Path.Combine(host, "r.txt")));
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(fresh));
+    }
+
+    [Fact]
     public async Task A_no_match_header_and_garbage_are_told_apart()
     {
         using var dir = new TempDirectory();

@@ -33,6 +33,7 @@ internal sealed class FetchStreamReader
     private readonly List<FetchedFile> _files = new();
     private readonly Dictionary<string, (string RemotePath, string Sha256)> _manifest = new(StringComparer.Ordinal);
     private readonly HashSet<string> _received = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _sweptFolders = new(StringComparer.Ordinal);
     private int _temporaryCounter;
 
     /// <param name="hostFolder">Full path of the host's own folder (created on first file).</param>
@@ -166,8 +167,10 @@ internal sealed class FetchStreamReader
         {
             try
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(local)!);
-                temporary = Path.Combine(Path.GetDirectoryName(local)!, $".prov-{_nonce}-{_temporaryCounter++}.part");
+                var folder = Path.GetDirectoryName(local)!;
+                Directory.CreateDirectory(folder);
+                if (_sweptFolders.Add(folder)) SweepStale(folder);
+                temporary = Path.Combine(folder, $".prov-{_nonce}-{_temporaryCounter++}.part");
                 sink = new FileStream(temporary, new FileStreamOptions
                 {
                     Mode = FileMode.CreateNew,
@@ -275,6 +278,23 @@ internal sealed class FetchStreamReader
 
     private HostError LocalError(Exception ex, string local) =>
         new(TransferFailure.ClassifyLocal(ex), $"{_machineName}: cannot write '{local}': {ex.Message}");
+
+    /// <summary>
+    /// Removes temporary files that a fetch interrupted by a crash of this process left in <paramref name="folder"/>,
+    /// once they are a day old (a fresh one may belong to a fetch running in another session).
+    /// </summary>
+    private static void SweepStale(string folder)
+    {
+        var limit = DateTime.UtcNow - TimeSpan.FromMinutes(TransferScripts.StaleMinutes);
+        try
+        {
+            foreach (var stale in Directory.EnumerateFiles(folder, ".prov-*.part"))
+                if (File.GetLastWriteTimeUtc(stale) < limit) TryDelete(stale);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
 
     private static void TryDelete(string path)
     {
