@@ -107,6 +107,63 @@ public sealed class TransferFaultTests(LocalTestbedFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task Cancelling_a_push_kills_the_hosts_side_which_removes_its_temporary_file()
+    {
+        using var local = new ScratchFolder();
+        var source = Path.Combine(local.Path, "big.bin");
+        WriteRandomFile(source, 160L * 1024 * 1024, seed: 7);
+        var host = Machines[3];
+        var folder = Unique("cancel");
+        using var cancel = new CancellationTokenSource();
+
+        var run = DrainAsync(_sender.Run([host], new FileSendSpec { Path = source, Destination = $"{folder}/big.bin" }, null, cancel.Token));
+        await WhenAsync(() => TemporaryFiles(WorkPath(host, folder)).Any(f => new FileInfo(f).Length > 64 * 1024), run);
+        cancel.Cancel();
+        var r = (await run.WaitAsync(TimeSpan.FromSeconds(60))).Single();
+
+        Assert.True(r.Status == HostStatus.Cancelled, $"{r.Status} {r.Error?.Kind}: {r.Error?.Message}");
+        Assert.Equal(ErrorKind.Cancelled, r.Error!.Kind);
+        Assert.False(File.Exists(WorkPath(host, $"{folder}/big.bin")));
+        // The host's trap removes the temporary file once its shell gets the TERM; give it a moment.
+        var clock = Stopwatch.StartNew();
+        while (TemporaryFiles(WorkPath(host, folder)).Length > 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
+        Assert.Empty(TemporaryFiles(WorkPath(host, folder)));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_fetch_leaves_no_partial_local_file()
+    {
+        var host = Machines[4];
+        var folder = Unique("cfetch");
+        Directory.CreateDirectory(WorkPath(host, folder));
+        WriteRandomFile(WorkPath(host, $"{folder}/trace.bin"), 160L * 1024 * 1024, seed: 8);
+        using var local = new ScratchFolder();
+        using var cancel = new CancellationTokenSource();
+
+        var run = DrainAsync(new AgentFileFetcher().Run([host], new FileFetchSpec { Path = $"{folder}/trace.bin", Destination = local.Path }, null, cancel.Token));
+        await WhenAsync(() => TemporaryFiles(local.Path).Any(f => new FileInfo(f).Length > 64 * 1024), run);
+        cancel.Cancel();
+        var results = await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.All(results, r => Assert.True(r.Status == HostStatus.Cancelled, $"{r.Status} {r.Error?.Kind}: {r.Error?.Message}"));
+        Assert.Empty(TemporaryFiles(local.Path));
+        Assert.False(File.Exists(Path.Combine(local.Path, host.Name, folder, "trace.bin")));
+        File.Delete(WorkPath(host, $"{folder}/trace.bin"));
+    }
+
+    /// <summary>Returns once <paramref name="condition"/> holds, failing if the transfer ends first.</summary>
+    private static async Task WhenAsync<T>(Func<bool> condition, Task<List<T>> transfer)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (transfer.IsCompleted) Assert.Fail("the transfer finished too early: " + string.Join("; ", transfer.Result));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the transfer never started");
+            await Task.Delay(2);
+        }
+    }
+
     private static void Run(string program, params string[] arguments)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardError = true };
