@@ -6,8 +6,7 @@ namespace Provisioning.Core.Tests;
 /// <summary>
 /// Gives the loader and multi-process journal tests a module folder laid out as the build assembles it
 /// (Provisioning.dll at the top, everything else under dependencies/, native assets under
-/// dependencies/runtimes/&lt;rid&gt;/native/), copied from src/Provisioning's build output into a temp folder, and runs
-/// the LoaderProbe against it as a separate process.
+/// dependencies/runtimes/&lt;rid&gt;/native/) in a temp folder, and runs the LoaderProbe against it as a separate process.
 /// </summary>
 public sealed class JournalModuleFixture : IDisposable
 {
@@ -39,11 +38,27 @@ public sealed class JournalModuleFixture : IDisposable
     /// <summary>A fresh folder for one test.</summary>
     public string NewScratchFolder() => Directory.CreateDirectory(Path.Combine(_scratch, Guid.NewGuid().ToString("N")[..8])).FullName;
 
-    /// <summary>Lays out a module folder at <paramref name="folder"/>/Provisioning from the build output.</summary>
+    /// <summary>module/Provisioning as the build assembles it, or null while the build does not assemble it.</summary>
+    public string? BuiltModule =>
+        Path.Combine(Root, "module", "Provisioning") is var built && File.Exists(Path.Combine(built, "Provisioning.dll")) ? built : null;
+
+    /// <summary>
+    /// Lays out a module folder at <paramref name="folder"/>/Provisioning: a copy of the built module/Provisioning when
+    /// there is one, else from src/Provisioning's flat build output.
+    /// </summary>
     public string Assemble(string folder, bool withNativeAssets)
     {
         var module = Path.Combine(folder, "Provisioning");
         var dependencies = Directory.CreateDirectory(Path.Combine(module, "dependencies")).FullName;
+        var source = BuiltModule;
+        if (source is not null)
+        {
+            File.Copy(Path.Combine(source, "Provisioning.dll"), Path.Combine(module, "Provisioning.dll"));
+            CopyTree(Path.Combine(source, "dependencies"), dependencies,
+                file => withNativeAssets || !file.StartsWith("runtimes" + Path.DirectorySeparatorChar, StringComparison.Ordinal));
+            return module;
+        }
+
         Assert.True(File.Exists(Path.Combine(CmdletsOutput, "Provisioning.dll")), $"src/Provisioning is not built: {CmdletsOutput}");
         foreach (var file in Directory.EnumerateFiles(CmdletsOutput, "*.dll"))
         {
@@ -51,7 +66,7 @@ public sealed class JournalModuleFixture : IDisposable
             Assert.NotEqual("System.Management.Automation.dll", name);
             File.Copy(file, Path.Combine(name == "Provisioning.dll" ? module : dependencies, name));
         }
-        if (withNativeAssets) CopyTree(Path.Combine(CmdletsOutput, "runtimes"), Path.Combine(dependencies, "runtimes"));
+        if (withNativeAssets) CopyTree(Path.Combine(CmdletsOutput, "runtimes"), Path.Combine(dependencies, "runtimes"), _ => true);
         return module;
     }
 
@@ -98,11 +113,13 @@ public sealed class JournalModuleFixture : IDisposable
         }
     }
 
-    private static void CopyTree(string source, string target)
+    private static void CopyTree(string source, string target, Func<string, bool> include)
     {
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
-            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
+            var relative = Path.GetRelativePath(source, file);
+            if (!include(relative)) continue;
+            var destination = Path.Combine(target, relative);
             Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
             File.Copy(file, destination);
         }

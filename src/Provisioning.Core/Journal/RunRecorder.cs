@@ -106,9 +106,10 @@ internal sealed class RunRecorder : IRunRecorder
                 {
                     BusyRetry.Run(() => WriteBatch(statements, batch));
                 }
-                catch (Exception e) when (e is SqliteException or InvalidOperationException or IOException)
+                catch (Exception e)
                 {
-                    // Keep draining so callers never block and memory stays flat; CompleteAsync reports the loss.
+                    // Whatever broke this batch, keep draining so callers never block and memory stays flat;
+                    // CompleteAsync reports the loss.
                     _fault ??= e;
                     Interlocked.Add(ref _lost, batch.Count);
                 }
