@@ -17,10 +17,6 @@
         'Set-AgentVariable'
         'Test-AgentMachine'
         'Invoke-RemoteCommand'
-        'Send-AgentFile'
-        'Receive-AgentFile'
-        'Get-ExperimentResult'
-        'Get-ExperimentRun'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -1,0 +1,131 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+Builds, tests, documents and packages the Provisioning module.
+
+.DESCRIPTION
+Build    dotnet build; the build itself assembles the importable module at module/Provisioning
+         (manifest, Provisioning.dll, format file, dependencies/), so CI without pwsh gets the same folder.
+Test     dotnet test of the solution, then the Pester tests (tests/*.Tests.ps1) when Pester 5 is installed.
+Docs     Turns docs/*.md (PlatyPS markdown) into en-US help in module/Provisioning, when PlatyPS is installed
+         (Microsoft.PowerShell.PlatyPS 1.x, or platyPS 0.14).
+Package  Zips module/Provisioning into artifacts/, and makes a .nupkg there when PSResourceGet is available.
+
+.EXAMPLE
+./build.ps1 -Task Build, Docs, Package -Configuration Release
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Docs', 'Package')]
+    [string[]] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Debug'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$root = $PSScriptRoot
+$solution = Join-Path $root 'Provisioning.slnx'
+$moduleDir = Join-Path $root 'module/Provisioning'
+$helpDir = Join-Path $moduleDir 'en-US'
+$artifacts = Join-Path $root 'artifacts'
+$version = (Import-PowerShellDataFile (Join-Path $root 'Provisioning.psd1')).ModuleVersion
+
+function Invoke-Native {
+    param([string] $What, [scriptblock] $Command)
+    & $Command
+    if ($LASTEXITCODE -ne 0) { throw "$What failed with exit code $LASTEXITCODE." }
+}
+
+function Invoke-BuildTask {
+    Invoke-Native 'dotnet build' { dotnet build (Join-Path $root 'src/Provisioning') --configuration $Configuration }
+    if (-not (Test-Path (Join-Path $moduleDir 'Provisioning.dll'))) { throw "The build did not assemble $moduleDir." }
+    Write-Host "Module $version assembled in $moduleDir"
+}
+
+function Invoke-TestTask {
+    Invoke-Native 'dotnet test' { dotnet test $solution --configuration $Configuration }
+
+    $pester = Get-Module -ListAvailable Pester | Where-Object Version -GE '5.0' | Sort-Object Version -Descending | Select-Object -First 1
+    if (-not $pester) {
+        Write-Warning 'Pester 5 is not installed; skipping tests/*.Tests.ps1 (Install-PSResource Pester).'
+        return
+    }
+    # A fresh process, so the module under test does not stay loaded in this session.
+    $script = "Import-Module Pester -MinimumVersion 5.0; `$r = Invoke-Pester -Path '$(Join-Path $root 'tests')' -Output Detailed -PassThru; exit `$r.FailedCount"
+    Invoke-Native 'Pester' { pwsh -NoProfile -NonInteractive -Command $script }
+}
+
+function Invoke-DocsTask {
+    New-Item -ItemType Directory -Force -Path $helpDir | Out-Null
+    $docs = Join-Path $root 'docs'
+
+    if (Get-Module -ListAvailable Microsoft.PowerShell.PlatyPS) {
+        Import-Module Microsoft.PowerShell.PlatyPS
+        $staging = Join-Path ([IO.Path]::GetTempPath()) "provisioning-help-$PID"
+        try {
+            Measure-PlatyPSMarkdown -Path (Join-Path $docs '*.md') |
+                Where-Object Filetype -Match 'CommandHelp' |
+                Import-MarkdownCommandHelp -Path { $_.FilePath } |
+                Export-MamlCommandHelp -OutputFolder $staging -Force | Out-Null
+            # PowerShell looks up a binary cmdlet's help as <assembly>-Help.xml.
+            $maml = Get-ChildItem $staging -Recurse -Filter '*-Help.xml' | Select-Object -First 1
+            Copy-Item $maml.FullName (Join-Path $helpDir 'Provisioning.dll-Help.xml') -Force
+        }
+        finally {
+            Remove-Item $staging -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+    elseif (Get-Module -ListAvailable platyPS) {
+        Import-Module platyPS
+        New-ExternalHelp -Path $docs -OutputPath $helpDir -Force | Out-Null
+    }
+    else {
+        Write-Warning 'PlatyPS is not installed; no en-US help was generated (Install-PSResource Microsoft.PowerShell.PlatyPS).'
+        return
+    }
+
+    # About topics are plain text for Get-Help; the markdown reads well as is.
+    foreach ($about in Get-ChildItem $docs -Filter 'about_*.md') {
+        $target = Join-Path $helpDir ($about.BaseName + '.help.txt')
+        if (-not (Test-Path $target)) { Copy-Item $about.FullName $target }
+    }
+    Write-Host "Help written to $helpDir"
+}
+
+function Invoke-PackageTask {
+    if (-not (Test-Path (Join-Path $moduleDir 'Provisioning.dll'))) { Invoke-BuildTask }
+    New-Item -ItemType Directory -Force -Path $artifacts | Out-Null
+
+    $zip = Join-Path $artifacts "Provisioning-$version.zip"
+    Compress-Archive -Path $moduleDir -DestinationPath $zip -Force
+    Write-Host "Wrote $zip"
+
+    if (-not (Get-Command Publish-PSResource -ErrorAction SilentlyContinue)) {
+        Write-Warning 'PSResourceGet is not available; skipping the .nupkg.'
+        return
+    }
+    # Publishing to a folder repository produces the .nupkg that Install-PSResource understands.
+    $repository = "ProvisioningLocal$PID"
+    Remove-Item (Join-Path $artifacts "Provisioning.$version.nupkg") -ErrorAction SilentlyContinue
+    Register-PSResourceRepository -Name $repository -Uri $artifacts -Trusted
+    try {
+        Publish-PSResource -Path $moduleDir -Repository $repository
+        Write-Host "Wrote $(Join-Path $artifacts "Provisioning.$version.nupkg")"
+    }
+    finally {
+        Unregister-PSResourceRepository -Name $repository
+    }
+}
+
+foreach ($step in $Task) {
+    Write-Host "== $step ($Configuration)"
+    switch ($step) {
+        'Build' { Invoke-BuildTask }
+        'Test' { Invoke-TestTask }
+        'Docs' { Invoke-DocsTask }
+        'Package' { Invoke-PackageTask }
+    }
+}

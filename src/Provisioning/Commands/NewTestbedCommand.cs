@@ -1,0 +1,127 @@
+using System.Collections;
+using System.Management.Automation;
+using Provisioning.Core.Testbeds;
+using Provisioning.Errors;
+using Provisioning.Pipeline;
+using Provisioning.Session;
+
+namespace Provisioning.Commands;
+
+/// <summary>
+/// <para type="synopsis">Loads a testbed from a YAML file, or starts a Local testbed of real sshd agents, and makes it current.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "Testbed", DefaultParameterSetName = PathSet)]
+[OutputType(typeof(Testbed))]
+public sealed class NewTestbedCommand : AgentCmdlet
+{
+    private const string PathSet = "Path";
+    private const string LocalSet = "Local";
+
+    /// <summary>The testbed YAML file, relative to the current location.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "PSPath")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    /// <summary>The provider that creates the machines. <c>Local</c> starts sshd agents on loopback.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LocalSet)]
+    [ValidateSet("Local")]
+    public string Provider { get; set; } = "Local";
+
+    /// <summary>How many Local agents to start.</summary>
+    [Parameter(ParameterSetName = LocalSet)]
+    [ValidateRange(1, 1000)]
+    public int Count { get; set; } = 4;
+
+    /// <summary>Role name to number of agents, assigned in order: <c>@{ server = 1; client = 3 }</c>.</summary>
+    [Parameter(ParameterSetName = LocalSet)]
+    [ValidateNotNull]
+    public Hashtable? Role { get; set; }
+
+    /// <summary>The Local testbed's name; generated when omitted.</summary>
+    [Parameter(ParameterSetName = LocalSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var testbed = ParameterSetName == LocalSet ? StartLocal() : Load();
+        if (Stopping)
+        {
+            // Stopped while the testbed came up: it must not survive half-owned by nobody.
+            DiscardQuietly(testbed);
+            throw new PipelineStoppedException();
+        }
+        TestbedRegistry.Add(testbed);
+        WriteVerbose($"Testbed '{testbed.Name}' ({testbed.Machines.Count} machines, {testbed.Provider}) is now the current testbed; state in {testbed.StateDirectory}.");
+        WriteObject(testbed);
+    }
+
+    private Testbed Load()
+    {
+        var file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        return InvokeEngine(() => TestbedLoader.Load(file), file);
+    }
+
+    private Testbed StartLocal()
+    {
+        var options = new LocalTestbedOptions { Count = Count, Roles = RoleCounts(), Name = Name };
+        var progress = new ProgressRecord(1, "New-Testbed", $"Starting {Count} local sshd agents");
+        WriteProgress(progress);
+        try
+        {
+            return Await(LocalProvider.StartAsync(options, StopToken));
+        }
+        catch (Exception ex) when (ex is not RuntimeException)
+        {
+            throw TerminatingError(ErrorRecordFactory.FromException(ex, options.Name));
+        }
+        finally
+        {
+            if (!Stopping)
+            {
+                progress.RecordType = ProgressRecordType.Completed;
+                WriteProgress(progress);
+            }
+        }
+    }
+
+    private Dictionary<string, int>? RoleCounts()
+    {
+        if (Role is null) return null;
+        var counts = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        foreach (DictionaryEntry entry in Role)
+        {
+            var role = entry.Key?.ToString() ?? "";
+            try
+            {
+                counts[role] = LanguagePrimitives.ConvertTo<int>(entry.Value);
+            }
+            catch (PSInvalidCastException)
+            {
+                throw TerminatingError(ErrorRecordFactory.InvalidArgument("TestbedRoleCountInvalid",
+                    $"-Role: the number of agents for role '{role}' must be a whole number, not '{entry.Value}'.", Role));
+            }
+            if (counts[role] < 0)
+            {
+                throw TerminatingError(ErrorRecordFactory.InvalidArgument("TestbedRoleCountInvalid",
+                    $"-Role: the number of agents for role '{role}' cannot be negative.", Role));
+            }
+        }
+        return counts;
+    }
+
+    private static void DiscardQuietly(Testbed testbed)
+    {
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            testbed.RemoveAsync(grace.Token).Wait(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception)
+        {
+            // Best effort while stopping; the provider's own exit handling covers the rest.
+        }
+    }
+}

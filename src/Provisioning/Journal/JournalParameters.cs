@@ -1,0 +1,60 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Text.RegularExpressions;
+using Provisioning.Core.Testbeds;
+
+namespace Provisioning.Journal;
+
+/// <summary>
+/// Turns a cmdlet's bound parameters into what a journal run row keeps: plain strings, numbers, booleans,
+/// lists and string-keyed tables (machines and testbeds by name), with secret-looking values redacted.
+/// Plain values only, so the journal can serialize them without walking object graphs.
+/// </summary>
+internal static partial class JournalParameters
+{
+    /// <summary>What a redacted value is replaced with.</summary>
+    public const string Redacted = "***";
+
+    /// <summary>The journal form of <paramref name="boundParameters"/>.</summary>
+    public static IReadOnlyDictionary<string, object?> From(IDictionary<string, object> boundParameters)
+    {
+        var result = new SortedDictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in boundParameters)
+            result[name] = IsSecretName(name) ? Redacted : Plain(value);
+        return result;
+    }
+
+    /// <summary>True for names such as password, ApiToken, ssh_key or client_secret.</summary>
+    public static bool IsSecretName(string name) => SecretName().IsMatch(name);
+
+    private static object? Plain(object? value) => value switch
+    {
+        null => null,
+        PSObject { BaseObject: PSCustomObject } custom => custom.Properties.ToDictionary(
+            p => p.Name, p => IsSecretName(p.Name) ? Redacted : Plain(p.Value), StringComparer.OrdinalIgnoreCase),
+        PSObject wrapped => Plain(wrapped.BaseObject),
+        PSCredential or System.Security.SecureString => Redacted,
+        SwitchParameter flag => flag.IsPresent,
+        string or bool or int or long or double or decimal => value,
+        AgentMachine machine => machine.Name,
+        Testbed testbed => testbed.Name,
+        ScriptBlock block => block.ToString(),
+        IDictionary table => Table(table),
+        IEnumerable items => items.Cast<object?>().Select(Plain).ToList(),
+        _ => value.ToString(),
+    };
+
+    private static Dictionary<string, object?> Table(IDictionary table)
+    {
+        var result = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        foreach (DictionaryEntry entry in table)
+        {
+            var key = Plain(entry.Key)?.ToString() ?? "";
+            result[key] = IsSecretName(key) ? Redacted : Plain(entry.Value);
+        }
+        return result;
+    }
+
+    [GeneratedRegex("password|passwd|passphrase|secret|token|key|credential", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SecretName();
+}
