@@ -13,6 +13,19 @@ internal static class BenchmarkApp
     /// <summary>Runs the benchmark; returns the process exit code (0 done, 2 bad usage or no agents, 130 interrupted).</summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        try
+        {
+            return await RunCoreAsync(args).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C before any agent started (while installing peers): nothing to clean up.
+            return 130;
+        }
+    }
+
+    private static async Task<int> RunCoreAsync(string[] args)
+    {
         BenchmarkOptions options;
         try
         {
@@ -86,8 +99,10 @@ internal static class BenchmarkApp
                 findings.Notes.Add($"Only {usable} agents are available: sizes above {usable} were skipped.");
             var extra = engine.ExtraSshOptions.Where(o => !o.StartsWith("Control", StringComparison.OrdinalIgnoreCase)).ToArray();
             sshText = "the engine's address, port, user, key and known_hosts for each agent; BatchMode; strict host key checking; "
-                + (extra.Length > 0 ? $"the engine transport's extra options ({string.Join(", ", extra)})" : "OpenSSH's default algorithms");
-            await using var workspace = PeerWorkspace.Create(testbed.Machines.Select(AgentEndpoint.From).ToArray(), engine.ExtraSshOptions);
+                + (extra.Length > 0 ? $"the engine transport's extra options ({string.Join(", ", extra)})" : "OpenSSH's default algorithms")
+                + (engine.SshConfigFile is { } cfg ? $"; then the engine's ssh_config ({cfg}) is included" : "");
+            await using var workspace = PeerWorkspace.Create(testbed.Machines.Select(AgentEndpoint.From).ToArray(), engine.ExtraSshOptions,
+                engine.SshConfigFile);
             var context = new BenchmarkContext(engine, workspace, tools, options, runner, findings);
             try
             {

@@ -50,7 +50,7 @@ internal sealed class CommandSuite(BenchmarkContext context)
         if (warm.Ok || warm.Seconds.Count > 0)
             context.Findings.Memory.Add(new MemoryReading(n, probe.PeakMegabytes, masters, mastersMiB));
         // Leave the machine quiet for the peers.
-        await engine.CloseConnectionsAsync(ct).ConfigureAwait(false);
+        await engine.CloseConnectionsQuietlyAsync(context.Runner.Log).ConfigureAwait(false);
     }
 
     private async Task MeasurePeersAsync(PeerHosts hosts, CancellationToken ct)

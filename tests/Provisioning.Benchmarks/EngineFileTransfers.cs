@@ -15,7 +15,9 @@ internal static class EngineFileTransfers
     /// (Send-AgentFile -Path localFile -Destination remotePath -ThrottleLimit machines.Count).
     /// </summary>
     public static Task PushAsync(IReadOnlyList<AgentMachine> machines, string localFile, string remotePath, CancellationToken ct) =>
-        // TODO(issue 3): replace with the engine's file sender (the one behind Send-AgentFile).
+        // TODO(issue 3): when Provisioning.Core.Transfer.AgentFileSender lands, run
+        //   new FileSendSpec { Path = localFile, Destination = remotePath, ThrottleLimit = machines.Count }
+        // on machines, drain its FileSendResult channel, and throw VerificationException for any failed host.
         throw new NotImplementedException("engine file push (Send-AgentFile) is not implemented yet");
 
     /// <summary>
@@ -23,6 +25,9 @@ internal static class EngineFileTransfers
     /// <c>localDirectory/&lt;machine name&gt;/...</c> (Get-ExperimentResult -Path 'remoteDirectory/*' -Destination localDirectory).
     /// </summary>
     public static Task FetchAsync(IReadOnlyList<AgentMachine> machines, string remoteDirectory, string localDirectory, CancellationToken ct) =>
-        // TODO(issue 3): replace with the engine's fetcher (the one behind Get-ExperimentResult / Receive-AgentFile).
+        // TODO(issue 3): when Provisioning.Core.Transfer.AgentFileFetcher lands, run
+        //   new FileFetchSpec { Path = remoteDirectory, Destination = localDirectory, ThrottleLimit = machines.Count }
+        // on machines (files land in localDirectory/<host>/...), drain its results, and throw
+        // VerificationException for any failed host. Time it without a journal recorder, as the peers keep none.
         throw new NotImplementedException("engine fetch (Get-ExperimentResult) is not implemented yet");
 }

@@ -27,8 +27,35 @@ internal sealed class EngineUnderTest(Testbed testbed)
     public IReadOnlyList<string> ExtraSshOptions =>
         (Testbed.Transport as OpenSshTransport)?.Options.ExtraOptions ?? Array.Empty<string>();
 
+    /// <summary>
+    /// The ssh_config the engine's ssh reads: the transport's own file (ssh -F), or the user's ~/.ssh/config when the
+    /// transport has none and it exists. The peers include it too, so they get the same settings.
+    /// </summary>
+    public string? SshConfigFile
+    {
+        get
+        {
+            if (Testbed.Transport is OpenSshTransport { Options.ConfigFile: { } file }) return file;
+            var user = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".ssh", "config");
+            return File.Exists(user) ? user : null;
+        }
+    }
+
     /// <summary>Closes every master connection, so the next run connects anew (a cold run).</summary>
     public Task CloseConnectionsAsync(CancellationToken cancellationToken) => Testbed.Transport.CloseAllAsync(cancellationToken);
+
+    /// <summary>Closes every master connection between cells; a failure is logged, never fatal to the benchmark.</summary>
+    public async Task CloseConnectionsQuietlyAsync(Action<string> log)
+    {
+        try
+        {
+            await Testbed.Transport.CloseAllAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            log($"closing the engine's connections failed: {CellRunner.Describe(e)}");
+        }
+    }
 
     /// <summary>
     /// Runs <c>hostname</c> on <paramref name="machines"/> with ThrottleLimit = N and returns the wall clock.

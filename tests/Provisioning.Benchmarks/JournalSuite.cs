@@ -60,7 +60,7 @@ internal sealed class JournalSuite(BenchmarkContext context)
         finally
         {
             journal?.Dispose();
-            await engine.CloseConnectionsAsync(CancellationToken.None).ConfigureAwait(false);
+            await engine.CloseConnectionsQuietlyAsync(context.Runner.Log).ConfigureAwait(false);
         }
     }
 }

@@ -69,7 +69,7 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
                      (CommandSuite.Ansible, Temperature.Cold), (CommandSuite.Ansible, Temperature.Warm),
                  })
         {
-            Line($"| {peer} ({Temp(t)}) | " + string.Join(" | ", sizes.Select(n =>
+            Line($"| {peer}, {Temp(t)} | " + string.Join(" | ", sizes.Select(n =>
                 Ratio(Get(CommandSuite.Job, CommandSuite.Engine, t, n), Get(CommandSuite.Job, peer, t, n)) is { } r ? $"{r:0.00}" : "n/a")) + " |");
         }
         Line();
@@ -240,7 +240,12 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
 
     private static string Temp(Temperature t) => t == Temperature.Cold ? "cold" : "warm";
 
-    private static string Escape(string text) => text.Replace("|", "\\|").ReplaceLineEndings(" ");
+    // Table cells stay one short line; the full reason is in the n/a list below the tables.
+    private static string Escape(string text)
+    {
+        var flat = text.Replace("|", "\\|").ReplaceLineEndings(" ");
+        return flat.Length > 140 ? flat[..140] + "…" : flat;
+    }
 
     private void Line(string text = "") => _md.Append(text).Append('\n');
 }

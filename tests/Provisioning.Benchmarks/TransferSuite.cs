@@ -98,7 +98,7 @@ internal sealed class TransferSuite(BenchmarkContext context)
 
         await context.Runner.MeasureAsync(CopyJob, Engine, Temperature.Cold, n, EngineTrial(cold: true), ct).ConfigureAwait(false);
         await context.Runner.MeasureAsync(CopyJob, Engine, Temperature.Warm, n, EngineTrial(cold: false), ct).ConfigureAwait(false);
-        await context.Engine.CloseConnectionsAsync(ct).ConfigureAwait(false);
+        await context.Engine.CloseConnectionsQuietlyAsync(context.Runner.Log).ConfigureAwait(false);
 
         await context.MeasurePeerAsync("parallel-scp", CopyJob, Pscp, Temperature.Cold, n, PeerTrial(
             c => context.RunPeerAsync("parallel-scp", ["-h", hosts.HostsFile, "-p", $"{n}", "-t", "0", "-x", sshOptions, local, remote], c),
@@ -229,7 +229,7 @@ internal sealed class TransferSuite(BenchmarkContext context)
 
         await context.Runner.MeasureAsync(FetchJob, Engine, Temperature.Cold, n, EngineTrial(cold: true), ct).ConfigureAwait(false);
         await context.Runner.MeasureAsync(FetchJob, Engine, Temperature.Warm, n, EngineTrial(cold: false), ct).ConfigureAwait(false);
-        await context.Engine.CloseConnectionsAsync(ct).ConfigureAwait(false);
+        await context.Engine.CloseConnectionsQuietlyAsync(context.Runner.Log).ConfigureAwait(false);
 
         await context.MeasurePeerAsync("parallel-slurp", FetchJob, Pslurp, Temperature.Cold, n, PeerTrial(
             c => context.RunPeerAsync("parallel-slurp",
