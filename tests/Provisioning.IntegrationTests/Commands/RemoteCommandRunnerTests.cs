@@ -112,7 +112,7 @@ public sealed class RemoteCommandRunnerTests
         var machines = Testbed.Machines.Take(4).Select(m => Copy(m, m.Connection)).ToList();
         var dead = new AgentMachine("dead-1", "127.0.0.1", 4, Array.Empty<string>(), machines[0].Connection with { Port = closedPort });
         machines.Insert(2, dead);
-        var mixed = new Testbed("mixed", "Static", _fixture.StateDirectory, machines, new Dictionary<string, IReadOnlyList<string>>(),
+        var mixed = new Testbed("mixed", "Static", _fixture.Testbed.StateDirectory, machines, new Dictionary<string, IReadOnlyList<string>>(),
             transport: new OpenSshTransport(SameOptions("mixed")));
         try
         {
@@ -135,10 +135,10 @@ public sealed class RemoteCommandRunnerTests
     [Fact]
     public async Task A_host_key_that_is_not_in_known_hosts_is_refused()
     {
-        var empty = Path.Combine(_fixture.StateDirectory, "empty_known_hosts");
+        var empty = Path.Combine(_fixture.Testbed.StateDirectory, "empty_known_hosts");
         await File.WriteAllTextAsync(empty, "");
         var stranger = Copy(Testbed.Machines[0], Testbed.Machines[0].Connection with { KnownHostsFile = empty });
-        var strict = new Testbed("strict", "Static", _fixture.StateDirectory, new[] { stranger }, new Dictionary<string, IReadOnlyList<string>>(),
+        var strict = new Testbed("strict", "Static", _fixture.Testbed.StateDirectory, new[] { stranger }, new Dictionary<string, IReadOnlyList<string>>(),
             transport: new OpenSshTransport(SameOptions("strict")));
         try
         {
@@ -188,7 +188,7 @@ public sealed class RemoteCommandRunnerTests
     public async Task A_script_travels_on_stdin_and_never_shows_in_the_process_list()
     {
         var secret = $"s3cr3t-{Guid.NewGuid():N}";
-        var marker = RemoteProcessProbe.UniqueSleepSeconds();
+        var marker = RemoteProcessProbe.UniqueShortSleepSeconds();
         var machine = Testbed.Machines[1];
         var run = RunAsync(new[] { machine }, new RemoteCommandSpec { Script = $"TOKEN={secret}\nsleep {marker}\necho \"${{TOKEN#s3cr3t-}}\"", ScriptName = "job.sh" });
 
@@ -214,6 +214,19 @@ public sealed class RemoteCommandRunnerTests
         var again = await RunAsync(Enumerable.Repeat(machine, 1).ToList(), new RemoteCommandSpec { Command = "echo $SSH_CONNECTION" });
         // The same TCP connection (same client port) carries both commands.
         Assert.Equal(results[0].Stdout, again[0].Stdout);
+    }
+
+    [Fact]
+    public async Task After_closing_every_master_the_testbed_connects_again()
+    {
+        var machines = Testbed.Machines.Take(2).ToList();
+        await RunAsync(machines, new RemoteCommandSpec { Command = "true" });
+        await Testbed.Transport.CloseAllAsync(CancellationToken.None);
+        Assert.All(machines, m => Assert.False(File.Exists(((OpenSshTransport)Testbed.Transport).ControlPath(m))));
+
+        var results = await RunAsync(machines, new RemoteCommandSpec { Command = "echo again" });
+
+        Assert.All(results, r => Assert.True(r.Succeeded, r.Error?.Message));
     }
 
     private OpenSshOptions SameOptions(string name)

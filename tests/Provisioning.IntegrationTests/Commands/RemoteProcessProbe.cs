@@ -1,31 +1,18 @@
 namespace Provisioning.IntegrationTests.Commands;
 
 /// <summary>
-/// Looks for processes on this machine by a unique marker in their command line. The Local agents run on
-/// this machine, so a remote process that survived a kill shows up here.
+/// Finds remote processes by a unique marker. The Local agents run on this machine, so a remote process
+/// that survived a kill shows up in this machine's process table.
 /// </summary>
 internal static class RemoteProcessProbe
 {
+    /// <summary>A long, unique sleep duration: for processes that must be killed.</summary>
     public static string UniqueSleepSeconds() => $"{Random.Shared.Next(1000, 9000)}.{Random.Shared.Next(100, 999)}";
 
-    public static int Count(string marker)
-    {
-        var count = 0;
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
-            try
-            {
-                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
-                if (state != "Z" && cmdline.Contains(marker, StringComparison.Ordinal)) count++;
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-        return count;
-    }
+    /// <summary>A unique sleep of about 1.5 s: for processes that should finish by themselves.</summary>
+    public static string UniqueShortSleepSeconds() => $"1.5{Random.Shared.Next(100000, 999999)}";
+
+    public static int Count(string marker) => ProcessTable.WithCommandLineContaining(marker).Count;
 
     /// <summary>Waits (bounded) until no live process carries the marker; returns how many remain.</summary>
     public static async Task<int> WaitGoneAsync(string marker, TimeSpan within)
