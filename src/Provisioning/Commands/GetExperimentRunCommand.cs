@@ -49,27 +49,32 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Listing happens here, not in EndProcessing: downstream of a pipeline that produced nothing, ProcessRecord
+    /// never runs, and an empty input must not turn into "every run".
+    /// </remarks>
     protected override void ProcessRecord()
     {
-        if (ParameterSetName == IdSet) _ids.UnionWith(Id);
+        if (ParameterSetName == IdSet)
+        {
+            _ids.UnionWith(Id);
+            return;
+        }
+        if (OpenJournal() is not { } journal) return;
+        int? last = MyInvocation.BoundParameters.ContainsKey(nameof(Last)) ? Last : null;
+        foreach (var run in InvokeEngine(() => journal.GetRuns(last), journal.Path)) WriteObject(run);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// Runs are read here, after upstream commands have finished: results piped from Invoke-RemoteCommand arrive
-    /// while their run is still going, and its final status is only known once that command has ended.
+    /// Runs asked for by id are read here, after the commands upstream have finished: results piped from
+    /// Invoke-RemoteCommand arrive while their run is still going, and its final status is known only once that
+    /// command has ended.
     /// </remarks>
     protected override void EndProcessing()
     {
         try
         {
-            if (ParameterSetName == LastSet)
-            {
-                if (OpenJournal() is not { } journal) return;
-                int? last = MyInvocation.BoundParameters.ContainsKey(nameof(Last)) ? Last : null;
-                foreach (var run in InvokeEngine(() => journal.GetRuns(last), journal.Path)) WriteObject(run);
-                return;
-            }
             foreach (var id in _ids.Reverse())
                 if (Find(id) is { } run) WriteObject(run);
         }
