@@ -17,6 +17,7 @@
         'Set-AgentVariable'
         'Test-AgentMachine'
         'Invoke-RemoteCommand'
+        'Get-ExperimentRun'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
