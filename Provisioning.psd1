@@ -18,6 +18,9 @@
         'Test-AgentMachine'
         'Invoke-RemoteCommand'
         'Get-ExperimentRun'
+        'Send-AgentFile'
+        'Receive-AgentFile'
+        'Get-ExperimentResult'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

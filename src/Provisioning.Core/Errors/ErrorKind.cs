@@ -16,7 +16,7 @@ public enum ErrorKind
     TestbedNotFound,
     /// <summary>A provider (Local) could not start or stop its agents.</summary>
     ProviderFailed,
-    /// <summary>A required program (sshd, ssh) is missing on the controller.</summary>
+    /// <summary>A required program is missing: sshd or ssh on the controller, tar or sha256sum on a host.</summary>
     DependencyMissing,
     /// <summary>The host could not be reached (DNS, refused, timeout, jump host).</summary>
     HostUnreachable,
@@ -52,4 +52,8 @@ public enum ErrorKind
     JournalFailed,
     /// <summary>A journal run or record does not exist.</summary>
     RunNotFound,
+    /// <summary>A file transfer failed on the host for a reason without a kind of its own (the message quotes the host).</summary>
+    TransferFailed,
+    /// <summary>Two hosts would write to the same local folder (for example same-named hosts of two testbeds).</summary>
+    DestinationConflict,
 }

@@ -40,6 +40,9 @@ namespace Provisioning.Errors;
 [ErrorMapping(ErrorKind.PathOutsideAllowedTree, "PathOutsideAllowedTree", ErrorCategory.SecurityError)]
 [ErrorMapping(ErrorKind.JournalFailed, "JournalUnavailable", ErrorCategory.ResourceUnavailable)]
 [ErrorMapping(ErrorKind.RunNotFound, "ExperimentRunNotFound", ErrorCategory.ObjectNotFound)]
+[ErrorMapping(ErrorKind.TransferFailed, "FileTransferFailed", ErrorCategory.WriteError)]
+[ErrorMapping(ErrorKind.DestinationConflict, "DestinationConflict", ErrorCategory.ResourceExists,
+    RecommendedAction = "Two machines with the same name (from different testbeds) would share a folder; fetch each testbed into its own destination.")]
 public static class ErrorRecordFactory
 {
     private static readonly Dictionary<ErrorKind, ErrorMappingAttribute> Table =

@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Provisioning.Core.Commands;
+using Provisioning.Core.Errors;
+using Provisioning.Core.Execution;
+using Provisioning.Core.Journal;
+using Provisioning.Core.Templating;
+using Provisioning.Core.Testbeds;
+using Provisioning.Core.Transport;
+
+namespace Provisioning.Core.Transfer;
+
+/// <summary>
+/// Brings files home from every host in parallel: per host, one round trip expands the path or glob on the
+/// host, lists the matching files with their SHA-256 and sends them back as one tar stream, which is written
+/// under <c>Destination/&lt;host name&gt;/</c>, each file checked and renamed into place. Used by
+/// Get-ExperimentResult, Receive-AgentFile and the benchmark.
+/// </summary>
+public sealed class AgentFileFetcher
+{
+    /// <summary>The journal step name of a fetched file.</summary>
+    public const string StepName = "fetch";
+
+    private readonly TemplateRenderer _renderer;
+
+    /// <summary>Creates a fetcher with the given template renderer.</summary>
+    public AgentFileFetcher(TemplateRenderer? renderer = null) => _renderer = renderer ?? new TemplateRenderer();
+
+    /// <summary>The remote path and local folder of each host (for -WhatIf); no host is contacted, nothing is created.</summary>
+    public IReadOnlyList<PlannedFileFetch> Plan(IReadOnlyList<AgentMachine> machines, FileFetchSpec spec)
+    {
+        Validate(spec);
+        var folders = HostFolders(machines, Path.GetFullPath(spec.Destination));
+        return machines.Select(m =>
+        {
+            var (folder, folderError) = folders[m];
+            var (remote, renderError) = RenderPath(m, spec);
+            return new PlannedFileFetch(m, remote, folder, folderError ?? renderError);
+        }).ToArray();
+    }
+
+    /// <summary>
+    /// Fetches from every machine and streams one <see cref="ExperimentResult"/> per host and file, a host's
+    /// results together as soon as it finishes. A host whose pattern matches nothing, that is unreachable, or
+    /// whose name cannot be a folder gets one failed result; the others carry on. Throws
+    /// <see cref="ProvisioningException"/> only when the local destination folder cannot be created.
+    /// </summary>
+    public ChannelReader<ExperimentResult> Run(
+        IReadOnlyList<AgentMachine> machines,
+        FileFetchSpec spec,
+        IRunRecorder? recorder,
+        CancellationToken cancellationToken)
+    {
+        Validate(spec);
+        var root = Path.GetFullPath(spec.Destination);
+        try
+        {
+            Directory.CreateDirectory(root);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ProvisioningException(TransferFailure.ClassifyLocal(ex), $"Cannot create the destination folder '{root}': {ex.Message}", root, ex);
+        }
+        var folders = HostFolders(machines, root);
+        var perHost = FanOut.Run<IReadOnlyList<ExperimentResult>>(
+            machines,
+            spec.ThrottleLimit,
+            async (machine, ct) =>
+            {
+                var results = await FetchFromHostAsync(machine, spec, folders[machine], ct).ConfigureAwait(false);
+                return Journal(results, recorder);
+            },
+            (machine, ex) => Journal(new[] { Fault(machine, spec, ex) }, recorder),
+            cancellationToken);
+        return FlattenedChannel.Flatten(perHost);
+    }
+
+    private async Task<IReadOnlyList<ExperimentResult>> FetchFromHostAsync(
+        AgentMachine machine, FileFetchSpec spec, (string? Folder, HostError? Error) hostFolder, CancellationToken ct)
+    {
+        var started = DateTimeOffset.Now;
+        var clock = Stopwatch.StartNew();
+        var (remote, renderError) = RenderPath(machine, spec);
+        if (hostFolder.Error is { } folderError)
+            return new[] { HostFailure(machine, remote ?? spec.Path, HostStatus.Failed, folderError, started, clock.Elapsed) };
+        if (remote is null)
+        {
+            var status = renderError!.Kind is ErrorKind.TemplateSyntax or ErrorKind.TemplateVariableUndefined ? HostStatus.TemplateError : HostStatus.Failed;
+            return new[] { HostFailure(machine, spec.Path, status, renderError, started, clock.Elapsed) };
+        }
+        var transport = machine.Testbed?.Transport
+            ?? throw new ProvisioningException(ErrorKind.TestbedNotFound, $"Machine '{machine.Name}' does not belong to a testbed.", machine);
+
+        var reader = new FetchStreamReader(hostFolder.Folder!, machine.Name);
+        var execution = await transport.ExecuteAsync(machine, new RemoteExecutionRequest
+        {
+            Command = TransferScripts.Pack(remote),
+            Delivery = CommandDelivery.Argument,
+            ReadOutput = reader.ReadAsync,
+            Timeout = spec.Timeout,
+            Sudo = spec.Sudo,
+        }, ct).ConfigureAwait(false);
+
+        var results = reader.Files.Select(f => new ExperimentResult
+        {
+            Machine = machine,
+            RemotePath = f.RemotePath,
+            LocalPath = f.LocalPath,
+            Length = f.Length,
+            Sha256 = f.Sha256,
+            Status = f.Error is null ? HostStatus.Succeeded : HostStatus.Failed,
+            Error = f.Error,
+            StartTime = started,
+            Duration = clock.Elapsed,
+        }).ToList();
+
+        var (hostStatus, hostError) = TransferFailure.FromExecution(machine, execution, $"fetching '{remote}'", spec.Timeout);
+        var missing = reader.Missing().ToArray();
+        if (hostError is null && reader.NoMatch)
+        {
+            hostStatus = HostStatus.Failed;
+            hostError = new HostError(ErrorKind.RemotePathNotFound, $"{machine.Name}: no file matches '{remote}'.");
+        }
+        else if (hostError is null && !reader.HeaderSeen)
+        {
+            hostStatus = HostStatus.Failed;
+            hostError = new HostError(TransferFailure.Classify(execution.Stderr),
+                $"{machine.Name}: fetching '{remote}' failed: {reader.StreamError ?? TransferFailure.Explain(execution.Stderr, execution.ExitCode)}");
+        }
+        else if (hostError is null && (missing.Length > 0 || reader.StreamError is not null))
+        {
+            hostStatus = HostStatus.Failed;
+            hostError = new HostError(TransferFailure.Classify(execution.Stderr),
+                $"{machine.Name}: fetching '{remote}' stopped early: {reader.StreamError ?? TransferFailure.Explain(execution.Stderr, execution.ExitCode)}");
+        }
+        else if (hostError is not null && hostStatus == HostStatus.Failed && missing.Length == 0 && reader.StreamError is null && reader.HeaderSeen && !reader.NoMatch)
+        {
+            // tar exits non-zero for warnings too; every listed file arrived and was verified, so nothing failed.
+            hostError = null;
+        }
+
+        if (hostError is not null)
+        {
+            if (missing.Length == 0)
+            {
+                results.Add(HostFailure(machine, remote, hostStatus, hostError, started, clock.Elapsed));
+            }
+            else
+            {
+                foreach (var path in missing)
+                    results.Add(HostFailure(machine, path, hostStatus == HostStatus.Succeeded ? HostStatus.Failed : hostStatus, hostError, started, clock.Elapsed));
+            }
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// Each host's own folder, <c>root/&lt;name&gt;</c>. A name that is not one plain path segment is
+    /// PathOutsideAllowedTree; a second host with the same name (two testbeds) is DestinationConflict, so two
+    /// hosts never write into one folder.
+    /// </summary>
+    private static Dictionary<AgentMachine, (string? Folder, HostError? Error)> HostFolders(IReadOnlyList<AgentMachine> machines, string root)
+    {
+        var folders = new Dictionary<AgentMachine, (string?, HostError?)>(ReferenceEqualityComparer.Instance);
+        var owners = new Dictionary<string, AgentMachine>(StringComparer.OrdinalIgnoreCase);
+        foreach (var machine in machines)
+        {
+            if (folders.ContainsKey(machine)) continue;
+            var name = machine.Name;
+            if (name.Length == 0 || name is "." or ".." || name.IndexOfAny(['/', '\\', '\0', '\n']) >= 0 || Path.IsPathRooted(name))
+            {
+                folders[machine] = (null, new HostError(ErrorKind.PathOutsideAllowedTree,
+                    $"{name}: the host name cannot be a folder under '{root}' ('..', a path separator or an absolute path would leave it)."));
+                continue;
+            }
+            if (owners.TryGetValue(name, out var owner))
+            {
+                folders[machine] = (null, new HostError(ErrorKind.DestinationConflict,
+                    $"{name}: another host of this fetch ({owner.Name} of testbed '{owner.Testbed?.Name}') already writes to '{Path.Combine(root, name)}'; fetch the two testbeds into different folders."));
+                continue;
+            }
+            owners[name] = machine;
+            folders[machine] = (Path.Combine(root, name), null);
+        }
+        return folders;
+    }
+
+    private (string? Remote, HostError? Error) RenderPath(AgentMachine machine, FileFetchSpec spec)
+    {
+        string rendered;
+        try
+        {
+            rendered = _renderer.Render(spec.Path, machine, spec.Variables);
+        }
+        catch (ProvisioningException ex)
+        {
+            return (null, new HostError(ex.Kind, ex.Message));
+        }
+        if (string.IsNullOrWhiteSpace(rendered))
+            return (null, new HostError(ErrorKind.RemotePathNotFound, $"{machine.Name}: the path '{spec.Path}' renders to an empty path."));
+        if (rendered.Contains('\0') || rendered.Contains('\n'))
+            return (null, new HostError(ErrorKind.PathOutsideAllowedTree, $"{machine.Name}: the path '{spec.Path}' renders to a path with a line break or NUL."));
+        if (RemotePath.HasParentSegment(rendered))
+        {
+            return (null, new HostError(ErrorKind.PathOutsideAllowedTree,
+                $"{machine.Name}: the remote path '{rendered}' has a '..' segment, so its copy would land outside the host's folder; name it without '..' (an absolute path is fine)."));
+        }
+        return (rendered, null);
+    }
+
+    private static ExperimentResult HostFailure(AgentMachine machine, string remote, HostStatus status, HostError error, DateTimeOffset started, TimeSpan duration) => new()
+    {
+        Machine = machine,
+        RemotePath = remote,
+        Status = status,
+        Error = error,
+        StartTime = started,
+        Duration = duration,
+    };
+
+    private static ExperimentResult Fault(AgentMachine machine, FileFetchSpec spec, Exception ex)
+    {
+        var kind = ex switch
+        {
+            ProvisioningException p => p.Kind,
+            OperationCanceledException => ErrorKind.Cancelled,
+            _ => ErrorKind.Internal,
+        };
+        return new ExperimentResult
+        {
+            Machine = machine,
+            RemotePath = spec.Path,
+            Status = kind == ErrorKind.Cancelled ? HostStatus.Cancelled : HostStatus.Failed,
+            Error = new HostError(kind, $"{machine.Name}: {ex.Message}"),
+            StartTime = DateTimeOffset.Now,
+        };
+    }
+
+    private static IReadOnlyList<ExperimentResult> Journal(IReadOnlyList<ExperimentResult> results, IRunRecorder? recorder)
+    {
+        if (recorder is null) return results;
+        var stamped = results.Select(r => r with { RunId = recorder.RunId }).ToArray();
+        foreach (var r in stamped)
+        {
+            recorder.RecordStep(new StepRecord
+            {
+                RunId = recorder.RunId,
+                Name = r.Machine.Name,
+                Address = r.Machine.Address,
+                Step = StepName,
+                Detail = r.LocalPath is null ? r.RemotePath : $"{r.RemotePath} -> {r.LocalPath}",
+                StartTime = r.StartTime,
+                Duration = r.Duration,
+                Status = r.Status.ToString(),
+                Error = r.Error?.Message,
+            });
+            if (r.Succeeded && r.LocalPath is not null)
+            {
+                recorder.RecordArtifact(new ArtifactRecord
+                {
+                    RunId = recorder.RunId,
+                    Name = r.Machine.Name,
+                    RemotePath = r.RemotePath,
+                    LocalPath = r.LocalPath,
+                    Length = r.Length,
+                    Sha256 = r.Sha256,
+                });
+            }
+        }
+        return stamped;
+    }
+
+    private static void Validate(FileFetchSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (string.IsNullOrWhiteSpace(spec.Path)) throw new ArgumentException("A remote path is required.", nameof(spec));
+        if (string.IsNullOrWhiteSpace(spec.Destination)) throw new ArgumentException("A local destination folder is required.", nameof(spec));
+        if (spec.ThrottleLimit < 1) throw new ArgumentOutOfRangeException(nameof(spec), "ThrottleLimit must be at least 1.");
+    }
+}
