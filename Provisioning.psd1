@@ -17,6 +17,7 @@
         'Set-AgentVariable'
         'Test-AgentMachine'
         'Invoke-RemoteCommand'
+        'Get-ExperimentRun'
         'Send-AgentFile'
         'Receive-AgentFile'
         'Get-ExperimentResult'

@@ -98,6 +98,10 @@ Describe 'A Local testbed' {
         @($results.Stdout.Trim() | Sort-Object -Unique).Count | Should -Be 4
     }
 
+    It 'gives agent-1 the smaller role, as -Role @{ server = 1; client = 3 } suggests' {
+        (Get-AgentMachine -Role server).Name | Should -Be 'agent-1'
+    }
+
     It 'is listed by name' {
         (Get-Testbed -Name $testbed.Name) | Should -Be $testbed
         (Get-Testbed -Name 'no-such-testbed*') | Should -BeNullOrEmpty
@@ -123,5 +127,14 @@ Describe 'A Local testbed' {
         # Its machines are refused from now on.
         $agents | Test-AgentMachine -ErrorVariable failure -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
         $failure[0].FullyQualifiedErrorId | Should -BeLike 'TestbedNotFound*'
+    }
+}
+
+Describe 'A bare Remove-Testbed' {
+    It 'removes the current testbed' {
+        $testbed = New-Testbed -Provider Local -Count 1
+        Remove-Testbed -Confirm:$false
+        Test-Path $testbed.StateDirectory | Should -BeFalse
+        Get-Testbed -Current -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 }

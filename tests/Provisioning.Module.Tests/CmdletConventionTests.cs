@@ -17,6 +17,7 @@ public sealed class CmdletConventionTests(BuiltModule module)
     public void The_module_has_the_issue_2_cmdlets()
     {
         var names = module.CmdletTypes.Select(c => c.Name).ToHashSet();
+        // xunit's Superset takes the expected subset first.
         Assert.Superset(new HashSet<string>
         {
             "New-Testbed", "Get-Testbed", "Remove-Testbed", "Get-AgentMachine", "Set-AgentVariable", "Test-AgentMachine", "Invoke-RemoteCommand",

@@ -34,6 +34,10 @@ public sealed class ExperimentRun
     public RunStatus Status { get; init; }
     /// <summary>Hosts the run targeted.</summary>
     public int HostCount { get; init; }
+    /// <summary>Steps recorded so far (one per host and step).</summary>
+    public int StepCount { get; init; }
+    /// <summary>Recorded steps whose status is not Succeeded.</summary>
+    public int FailedStepCount { get; init; }
     /// <summary>Path of the journal the run is in (so piped runs find their journal).</summary>
     public string JournalPath { get; init; } = "";
 

@@ -1,3 +1,4 @@
+using Provisioning.Core.Transport;
 using System.Collections;
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
@@ -210,8 +211,8 @@ public sealed partial class TemplateRenderer
             throw new ProvisioningException(ErrorKind.TemplateSyntax, $"'quote' takes one value ({{{{ quote name }}}}), not {arguments.Length}.");
         var value = arguments[0];
         return value is IEnumerable and not string and not IDictionary
-            ? string.Join(" ", TemplateValueText.Items(value).Select(v => ShellQuoting.Quote(TemplateValueText.Format(v))))
-            : ShellQuoting.Quote(TemplateValueText.Format(value));
+            ? string.Join(" ", TemplateValueText.Items(value).Select(v => PosixShell.Quote(TemplateValueText.Format(v))))
+            : PosixShell.Quote(TemplateValueText.Format(value));
     }
 
     private static object Join(Context context, Arguments arguments)

@@ -172,7 +172,11 @@ public sealed class OpenSshTransport : ISshTransport
         try
         {
             if (Directory.Exists(_options.ControlDirectory) && !Directory.EnumerateFileSystemEntries(_options.ControlDirectory).Any())
+            {
+                // The next connection must create the folder again (a testbed stays usable after a close-all).
+                Volatile.Write(ref _controlDirectoryReady, 0);
                 Directory.Delete(_options.ControlDirectory);
+            }
         }
         catch (IOException)
         {

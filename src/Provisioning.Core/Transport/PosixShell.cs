@@ -3,8 +3,17 @@ namespace Provisioning.Core.Transport;
 /// <summary>POSIX shell quoting, the one place that decides how a value becomes a safe shell word.</summary>
 public static class PosixShell
 {
-    /// <summary>Quotes <paramref name="value"/> as one single-quoted word: <c>it's</c> becomes <c>'it'\''s'</c>.</summary>
-    public static string Quote(string value) => "'" + value.Replace("'", "'\\''") + "'";
+    /// <summary>
+    /// Wraps <paramref name="value"/> in single quotes, writing each embedded quote as <c>'\''</c>
+    /// (<c>it's</c> becomes <c>'it'\''s'</c>). Inside single quotes a POSIX shell expands nothing, so the value
+    /// reaches the command as one word, whatever it holds. An empty value becomes <c>''</c>. Used by the
+    /// <c>{{ quote x }}</c> template helper and by the transport's own scripts.
+    /// </summary>
+    public static string Quote(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return "'" + value.Replace("'", @"'\''", StringComparison.Ordinal) + "'";
+    }
 
     /// <summary>
     /// Quotes a remote path, keeping a leading <c>~/</c> expandable (as <c>"$HOME"/...</c>) since a quoted tilde

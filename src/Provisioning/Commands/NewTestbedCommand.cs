@@ -33,10 +33,14 @@ public sealed class NewTestbedCommand : AgentCmdlet
     [ValidateRange(1, 1000)]
     public int Count { get; set; } = 4;
 
-    /// <summary>Role name to number of agents, assigned in order: <c>@{ server = 1; client = 3 }</c>.</summary>
+    /// <summary>
+    /// Role name to number of agents: <c>@{ server = 1; client = 3 }</c>. Agents are given roles from agent-1 on,
+    /// in the written order for an <c>[ordered]</c> dictionary; a plain hashtable has no order, so there the
+    /// smaller roles come first (server = 1 makes agent-1 the server), ties by name.
+    /// </summary>
     [Parameter(ParameterSetName = LocalSet)]
     [ValidateNotNull]
-    public Hashtable? Role { get; set; }
+    public IDictionary? Role { get; set; }
 
     /// <summary>The Local testbed's name; generated when omitted.</summary>
     [Parameter(ParameterSetName = LocalSet)]
@@ -91,7 +95,7 @@ public sealed class NewTestbedCommand : AgentCmdlet
     {
         if (Role is null) return null;
         var counts = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        foreach (DictionaryEntry entry in Role)
+        foreach (var entry in RoleEntriesInOrder(Role))
         {
             var role = entry.Key?.ToString() ?? "";
             try
@@ -110,6 +114,16 @@ public sealed class NewTestbedCommand : AgentCmdlet
             }
         }
         return counts;
+    }
+
+    // Dictionary<,> enumerates in insertion order when nothing is removed, which the provider relies on.
+    private static IEnumerable<DictionaryEntry> RoleEntriesInOrder(IDictionary roles)
+    {
+        var entries = roles.Cast<DictionaryEntry>().ToList();
+        if (roles is System.Collections.Specialized.IOrderedDictionary) return entries;
+        return entries
+            .OrderBy(e => LanguagePrimitives.TryConvertTo<int>(e.Value, out var n) ? n : int.MaxValue)
+            .ThenBy(e => e.Key?.ToString(), StringComparer.OrdinalIgnoreCase);
     }
 
     private static void DiscardQuietly(Testbed testbed)

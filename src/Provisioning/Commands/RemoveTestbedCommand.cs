@@ -18,8 +18,8 @@ public sealed class RemoveTestbedCommand : AgentCmdlet
     private const string InputObjectSet = "InputObject";
     private const string NameSet = "Name";
 
-    /// <summary>The testbeds to remove, usually from Get-Testbed or New-Testbed.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    /// <summary>The testbeds to remove, usually from Get-Testbed or New-Testbed; the current testbed when omitted.</summary>
+    [Parameter(ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
     [ValidateNotNull]
     public Testbed[] InputObject { get; set; } = [];
 
@@ -55,7 +55,12 @@ public sealed class RemoveTestbedCommand : AgentCmdlet
 
     private IEnumerable<Testbed> Targets()
     {
-        if (ParameterSetName == InputObjectSet) return InputObject;
+        if (ParameterSetName == InputObjectSet)
+        {
+            if (InputObject.Length > 0) return InputObject;
+            // A bare Remove-Testbed removes the current testbed, as New-Testbed made it current.
+            return new[] { ResolveTestbed(null) };
+        }
         var targets = new List<Testbed>();
         foreach (var name in Name)
         {

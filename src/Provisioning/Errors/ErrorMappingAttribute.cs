@@ -9,7 +9,7 @@ namespace Provisioning.Errors;
 /// reflection without running PowerShell.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
-public sealed class ErrorMappingAttribute : Attribute
+internal sealed class ErrorMappingAttribute : Attribute
 {
     /// <summary>Maps <paramref name="kind"/> to <paramref name="errorId"/> and <paramref name="category"/>.</summary>
     public ErrorMappingAttribute(ErrorKind kind, string errorId, ErrorCategory category)

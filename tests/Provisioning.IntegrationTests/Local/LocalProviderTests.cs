@@ -24,7 +24,8 @@ public sealed class LocalProviderTests
 
         var clock = Stopwatch.StartNew();
         await testbed.RemoveAsync();
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"Remove took {clock.Elapsed}");
+        // Bounded, not fast: a hang is the defect; speed is the benchmark's business.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"Remove took {clock.Elapsed}");
 
         Assert.True(testbed.IsRemoved);
         Assert.Empty(ProcessTable.WithCommandLineContaining(state));

@@ -1,16 +1,17 @@
+using Provisioning.Core.Transport;
 using System.Diagnostics;
 using Provisioning.Core.Templating;
 
 namespace Provisioning.Core.Tests;
 
-public class ShellQuotingTests
+public class PosixShellTests
 {
     [Fact]
     public void Embedded_single_quotes_close_escape_and_reopen() =>
-        Assert.Equal(@"'it'\''s'", ShellQuoting.Quote("it's"));
+        Assert.Equal(@"'it'\''s'", PosixShell.Quote("it's"));
 
     [Fact]
-    public void Empty_is_an_empty_word() => Assert.Equal("''", ShellQuoting.Quote(""));
+    public void Empty_is_an_empty_word() => Assert.Equal("''", PosixShell.Quote(""));
 
     [Theory]
     [InlineData("it's")]
@@ -25,7 +26,7 @@ public class ShellQuotingTests
         // printf '[%s]' prints each argument in brackets: one pair means one word, and the text must be untouched.
         var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("printf '[%s]' " + ShellQuoting.Quote(value));
+        start.ArgumentList.Add("printf '[%s]' " + PosixShell.Quote(value));
         using var sh = Process.Start(start)!;
         var output = sh.StandardOutput.ReadToEnd();
         sh.WaitForExit();
