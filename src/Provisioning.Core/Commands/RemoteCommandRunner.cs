@@ -133,19 +133,19 @@ public sealed class RemoteCommandRunner
 
     private static RemoteCommandResult Fault(AgentMachine machine, RemoteCommandSpec spec, Exception ex)
     {
-        var kind = ex switch
-        {
-            ProvisioningException p => p.Kind,
-            OperationCanceledException => ErrorKind.Cancelled,
-            _ => ErrorKind.Internal,
-        };
+        var error = HostError.FromException(machine.Name, ex);
         return new RemoteCommandResult
         {
             Machine = machine,
             Command = spec.Command ?? spec.ScriptName ?? "",
-            Status = kind == ErrorKind.Cancelled ? HostStatus.Cancelled : HostStatus.Unreachable,
+            Status = error.Kind switch
+            {
+                ErrorKind.Cancelled => HostStatus.Cancelled,
+                ErrorKind.HostUnreachable or ErrorKind.HostKeyVerificationFailed or ErrorKind.AuthenticationFailed or ErrorKind.ConnectionLost => HostStatus.Unreachable,
+                _ => HostStatus.Failed,
+            },
             StartTime = DateTimeOffset.Now,
-            Error = new HostError(kind, $"{machine.Name}: {ex.Message}"),
+            Error = error,
         };
     }
 

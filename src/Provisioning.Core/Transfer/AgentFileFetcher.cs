@@ -220,18 +220,13 @@ public sealed class AgentFileFetcher
 
     private static ExperimentResult Fault(AgentMachine machine, FileFetchSpec spec, Exception ex)
     {
-        var kind = ex switch
-        {
-            ProvisioningException p => p.Kind,
-            OperationCanceledException => ErrorKind.Cancelled,
-            _ => ErrorKind.Internal,
-        };
+        var error = HostError.FromException(machine.Name, ex);
         return new ExperimentResult
         {
             Machine = machine,
             RemotePath = spec.Path,
-            Status = kind == ErrorKind.Cancelled ? HostStatus.Cancelled : HostStatus.Failed,
-            Error = new HostError(kind, $"{machine.Name}: {ex.Message}"),
+            Status = error.Kind == ErrorKind.Cancelled ? HostStatus.Cancelled : HostStatus.Failed,
+            Error = error,
             StartTime = DateTimeOffset.Now,
         };
     }

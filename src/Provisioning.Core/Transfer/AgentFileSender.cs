@@ -315,19 +315,14 @@ public sealed class AgentFileSender
 
     private static FileSendResult Fault(AgentMachine machine, FileSendSpec spec, Exception ex)
     {
-        var kind = ex switch
-        {
-            ProvisioningException p => p.Kind,
-            OperationCanceledException => ErrorKind.Cancelled,
-            _ => ErrorKind.Internal,
-        };
+        var error = HostError.FromException(machine.Name, ex);
         return new FileSendResult
         {
             Machine = machine,
             Source = spec.Path,
             Destination = spec.Destination,
-            Status = kind == ErrorKind.Cancelled ? HostStatus.Cancelled : HostStatus.Failed,
-            Error = new HostError(kind, $"{machine.Name}: {ex.Message}"),
+            Status = error.Kind == ErrorKind.Cancelled ? HostStatus.Cancelled : HostStatus.Failed,
+            Error = error,
             StartTime = DateTimeOffset.Now,
         };
     }
