@@ -79,6 +79,19 @@ internal sealed class TransferSuite(BenchmarkContext context)
                 return r.Elapsed;
             },
         };
+        // The engine is idempotent: on agents that share one filesystem (a Local testbed's /tmp), a host that
+        // finds the file another host just wrote would rightly skip it. So each host gets its own destination.
+        var engineRemote = $"{remoteDir}/{{{{ name }}}}/blob.bin";
+        async Task VerifyEngine(CancellationToken c)
+        {
+            var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (_, outcome) in await Ws.OnEachAsync(hosts, $"sha256sum {remoteDir}/*/blob.bin", c).ConfigureAwait(false))
+                foreach (var line in outcome.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    if (line.Split("  ", 2) is [var sum, var path]) seen[path.Trim()] = sum;
+            var missing = machines.FirstOrDefault(m => !seen.TryGetValue($"{remoteDir}/{m.Name}/blob.bin", out var sum) || sum != expected);
+            if (missing is not null)
+                throw new VerificationException($"{missing.Name}: {remoteDir}/{missing.Name}/blob.bin missing or different");
+        }
         Trial EngineTrial(bool cold) => new()
         {
             Prepare = async c =>
@@ -89,9 +102,9 @@ internal sealed class TransferSuite(BenchmarkContext context)
             Run = async c =>
             {
                 var watch = Stopwatch.StartNew();
-                await EngineFileTransfers.PushAsync(machines, local, remote, c).ConfigureAwait(false);
+                await EngineFileTransfers.PushAsync(machines, local, engineRemote, c).ConfigureAwait(false);
                 var elapsed = watch.Elapsed;
-                await Verify(c).ConfigureAwait(false);
+                await VerifyEngine(c).ConfigureAwait(false);
                 return elapsed;
             },
         };
