@@ -120,7 +120,10 @@ public sealed class OpenSshTransport : ISshTransport
                 FailureMessage = SshFailureClassifier.Explain(errText),
             };
         }
-        if (outcome == ExecutionOutcome.Exited && exitCode == 255 && SshFailureClassifier.LooksLost(errText))
+        // 255 after the remote shell started is either the command's own status or ssh losing the connection
+        // (a host that dies can leave stderr silent); the master's health tells them apart.
+        if (outcome == ExecutionOutcome.Exited && exitCode == 255 &&
+            (SshFailureClassifier.LooksLost(errText) || !await MasterAliveAsync(machine).ConfigureAwait(false)))
         {
             outcome = ExecutionOutcome.ConnectionLost;
         }
@@ -136,6 +139,31 @@ public sealed class OpenSshTransport : ISshTransport
             FailureKind = outcome == ExecutionOutcome.ConnectionLost ? ErrorKind.ConnectionLost : null,
             FailureMessage = outcome == ExecutionOutcome.ConnectionLost ? SshFailureClassifier.Explain(errText) : null,
         };
+    }
+
+    /// <summary>True when the machine's master connection answers <c>ssh -O check</c>.</summary>
+    private async Task<bool> MasterAliveAsync(AgentMachine machine)
+    {
+        var startInfo = NewStartInfo(BaseArguments(machine, master: false));
+        startInfo.ArgumentList.Add("-O");
+        startInfo.ArgumentList.Add("check");
+        startInfo.ArgumentList.Add("--");
+        startInfo.ArgumentList.Add(machine.Address);
+        using var process = new Process { StartInfo = startInfo };
+        try
+        {
+            process.Start();
+            process.StandardInput.Close();
+            using var bounded = new CancellationTokenSource(KillGrace);
+            await Task.WhenAll(process.StandardOutput.ReadToEndAsync(bounded.Token), process.StandardError.ReadToEndAsync(bounded.Token),
+                process.WaitForExitAsync(bounded.Token)).ConfigureAwait(false);
+            return process.ExitCode == 0;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or Win32Exception or InvalidOperationException)
+        {
+            TryKill(process);
+            return false;
+        }
     }
 
     /// <inheritdoc />
