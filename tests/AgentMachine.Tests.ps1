@@ -32,7 +32,7 @@ Describe 'Get-AgentMachine' {
     }
 
     It 'stops on a malformed pattern' {
-        { Get-AgentMachine -Pattern 'server:&' } | Should -Throw -ErrorId 'HostPatternInvalid'
+        { Get-AgentMachine -Pattern 'server:&' } | Should -Throw -ErrorId 'HostPatternInvalid,*'
     }
 
     It 'warns on an empty selection instead of failing' {

@@ -53,7 +53,7 @@ Describe 'Invoke-RemoteCommand' {
     }
 
     It 'stops the pipeline with -ErrorAction Stop' {
-        { $server | Invoke-RemoteCommand 'exit 1' -ErrorAction Stop } | Should -Throw -ErrorId 'RemoteCommandFailed'
+        { $server | Invoke-RemoteCommand 'exit 1' -ErrorAction Stop } | Should -Throw -ErrorId 'RemoteCommandFailed,*'
     }
 
     It 'names an undefined variable and runs nothing for that host' {
@@ -92,7 +92,7 @@ Describe 'Invoke-RemoteCommand' {
     }
 
     It 'reports a missing script as LocalPathNotFound' {
-        { $server | Invoke-RemoteCommand -ScriptPath (Join-Path $TestDrive 'missing.sh') } | Should -Throw -ErrorId 'LocalPathNotFound'
+        { $server | Invoke-RemoteCommand -ScriptPath (Join-Path $TestDrive 'missing.sh') } | Should -Throw -ErrorId 'LocalPathNotFound,*'
     }
 
     It 'reruns only the hosts that failed' {

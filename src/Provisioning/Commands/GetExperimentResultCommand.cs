@@ -14,7 +14,7 @@ namespace Provisioning.Commands;
 /// <summary>
 /// <para type="synopsis">Brings an experiment's result files home from agent machines (journaled), or returns the recorded per-machine outcomes of a run.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "ExperimentResult", DefaultParameterSetName = FetchSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsCommon.Get, "ExperimentResult", DefaultParameterSetName = RunSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ExperimentResult), ParameterSetName = [FetchSet])]
 [OutputType(typeof(StepRecord), ParameterSetName = [RunSet, RunIdSet])]
 public sealed class GetExperimentResultCommand : FetchCommandBase

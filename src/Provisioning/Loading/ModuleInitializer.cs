@@ -8,6 +8,7 @@ namespace Provisioning.Loading;
 /// Runs when pwsh imports the module (and on Remove-Module). It teaches pwsh's default load context to find the
 /// engine, Provisioning.Core, in the module's private <see cref="ModuleDependencyLoadContext"/>. Only the engine is
 /// bridged: everything the engine needs is then resolved by that context, so third-party versions stay private.
+/// It also registers the engine's type names (<see cref="EngineTypeNames"/>), which pwsh cannot otherwise see.
 /// </summary>
 /// <remarks>
 /// Follows "Resolving PowerShell module assembly dependency conflicts" (PowerShell docs). The cmdlets may use types
@@ -25,11 +26,13 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
     public void OnImport()
     {
         if (Interlocked.Exchange(ref _hooked, 1) == 0) AssemblyLoadContext.Default.Resolving += ResolveFromModule;
+        EngineTypeNames.Register();
     }
 
     /// <summary>Unhooks on Remove-Module. Assemblies already loaded stay loaded (the default context cannot unload).</summary>
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
+        EngineTypeNames.Unregister();
         if (Interlocked.Exchange(ref _hooked, 0) == 1) AssemblyLoadContext.Default.Resolving -= ResolveFromModule;
     }
 
