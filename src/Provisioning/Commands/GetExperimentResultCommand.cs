@@ -68,6 +68,7 @@ public sealed class GetExperimentResultCommand : FetchCommandBase
 
     /// <summary>The id of a run in the testbed's journal whose recorded outcomes to return.</summary>
     [Parameter(Mandatory = true, ParameterSetName = RunIdSet)]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     [ValidateRange(1, long.MaxValue)]
     public long RunId { get; set; }
 

@@ -32,6 +32,7 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
     /// <summary>Run ids. Binds by property name (Id, RunId), so runs, results and journal steps can be piped in.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = IdSet, ValueFromPipelineByPropertyName = true)]
     [Alias("RunId")]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     [ValidateNotNullOrEmpty]
     public long[] Id { get; set; } = [];
 
