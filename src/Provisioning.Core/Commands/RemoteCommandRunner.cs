@@ -88,7 +88,7 @@ public sealed class RemoteCommandRunner
         {
             ExecutionOutcome.Exited when e.ExitCode == 0 => (HostStatus.Succeeded, (HostError?)null),
             ExecutionOutcome.Exited => (HostStatus.Failed, new HostError(ErrorKind.CommandFailed,
-                $"{machine.Name}: command exited with code {e.ExitCode}.{FirstLine(e.Stderr)}")),
+                $"{machine.Name}: command exited with code {e.ExitCode}.{LastLine(e.Stderr)}")),
             ExecutionOutcome.TimedOut => (HostStatus.TimedOut, new HostError(ErrorKind.CommandTimedOut,
                 $"{machine.Name}: command timed out after {timeout?.TotalSeconds:0.###} s and was killed.")),
             ExecutionOutcome.Cancelled => (HostStatus.Cancelled, new HostError(ErrorKind.Cancelled,
@@ -113,11 +113,15 @@ public sealed class RemoteCommandRunner
         };
     }
 
-    private static string FirstLine(string? text)
-    {
-        var line = text?.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
-        return string.IsNullOrEmpty(line) ? "" : " " + line;
-    }
+    private static string FirstLine(string? text) => Prefixed(Lines(text).FirstOrDefault());
+
+    // A failing command's last words are usually the reason (the error after a trace, set -e's last command).
+    private static string LastLine(string? text) => Prefixed(Lines(text).LastOrDefault());
+
+    private static string[] Lines(string? text) =>
+        text?.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+
+    private static string Prefixed(string? line) => string.IsNullOrEmpty(line) ? "" : " " + line;
 
     private PlannedCommand Render(AgentMachine machine, RemoteCommandSpec spec)
     {

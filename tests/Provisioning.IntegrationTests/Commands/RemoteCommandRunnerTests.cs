@@ -46,7 +46,7 @@ public sealed class RemoteCommandRunnerTests
     [Fact]
     public async Task A_non_zero_exit_is_a_failed_result_with_stderr_and_an_error()
     {
-        var results = await RunAsync(Testbed.Machines, new RemoteCommandSpec { Command = "echo out; echo 'bad thing' >&2; exit 3" });
+        var results = await RunAsync(Testbed.Machines, new RemoteCommandSpec { Command = "echo out; echo 'warming up' >&2; echo 'bad thing' >&2; exit 3" });
 
         Assert.All(results, r =>
         {
@@ -54,9 +54,10 @@ public sealed class RemoteCommandRunnerTests
             Assert.Equal(HostStatus.Failed, r.Status);
             Assert.Equal(3, r.ExitCode);
             Assert.Equal("out", r.Stdout.Trim());
-            Assert.Equal("bad thing", r.Stderr.Trim());
+            Assert.Equal("warming up\nbad thing", r.Stderr.Trim());
             Assert.Equal(ErrorKind.CommandFailed, r.Error!.Kind);
-            Assert.Contains(r.Machine.Name, r.Error.Message);
+            // The error quotes stderr's last line: the reason, after whatever the command said before failing.
+            Assert.Equal($"{r.Machine.Name}: command exited with code 3. bad thing", r.Error.Message);
         });
     }
 
