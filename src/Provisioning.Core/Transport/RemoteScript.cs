@@ -16,6 +16,9 @@ internal static class RemoteScript
     private const string ReadStdinAndEval =
         "__prov_c=; while IFS= read -r __prov_l || [ -n \"$__prov_l\" ]; do __prov_c=\"$__prov_c$__prov_l\n\"; __prov_l=; done; eval \"$__prov_c\"";
 
+    // Unquoted on purpose: empty for root, else split into the words of the sudo command.
+    private const string AsRoot = "__prov_sudo=; [ \"$(id -u)\" -eq 0 ] || __prov_sudo='sudo -n --'; exec $__prov_sudo";
+
     public static string Build(RemoteExecutionRequest request, string? workDir)
     {
         var body = request.Delivery == CommandDelivery.Stdin
@@ -27,8 +30,9 @@ internal static class RemoteScript
             var wd = PosixShell.QuotePath(workDir);
             parts.Add($"{{ mkdir -p -- {wd} 2>/dev/null; cd -- {wd}; }} || {{ echo \"provisioning: cannot enter working directory {workDir.Replace("\"", "")}\" >&2; exit 126; }}");
         }
-        // cd happens before sudo so the elevated shell inherits the directory.
-        parts.Add(request.Sudo ? "exec sudo -n -- sh -c " + PosixShell.Quote(body) : body);
+        // cd happens before sudo so the elevated shell inherits the directory. A login that is already root needs
+        // no sudo, and many root-only hosts (containers, minimal images) have none installed.
+        parts.Add(request.Sudo ? AsRoot + " sh -c " + PosixShell.Quote(body) : body);
         return "sh -c " + PosixShell.Quote(string.Join("; ", parts));
     }
 

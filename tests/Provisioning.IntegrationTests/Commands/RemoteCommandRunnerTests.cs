@@ -62,6 +62,29 @@ public sealed class RemoteCommandRunnerTests
     }
 
     [Fact]
+    public async Task Sudo_runs_as_root_in_the_working_directory_and_needs_no_sudo_when_the_login_is_root()
+    {
+        var machines = Testbed.Machines.Take(2).ToList();
+        var results = await RunAsync(machines, new RemoteCommandSpec { Command = "echo $(id -u) $(pwd)", Sudo = true });
+
+        Assert.All(results, r =>
+        {
+            if (Environment.UserName == "root" || r.Succeeded)
+            {
+                // The Local agents log in as the test's own user: as root, -Sudo must work even where sudo is missing.
+                Assert.True(r.Succeeded, r.Error?.Message);
+                Assert.Equal($"0 {r.Machine.WorkDir}", r.Stdout.Trim());
+            }
+            else
+            {
+                // Not root and sudo wants a password (or is missing): sudo -n fails rather than prompting.
+                Assert.Equal(HostStatus.Failed, r.Status);
+                Assert.Contains("sudo", r.Stderr);
+            }
+        });
+    }
+
+    [Fact]
     public async Task Only_the_hosts_that_fail_are_failed()
     {
         var results = await RunAsync(Testbed.Machines, new RemoteCommandSpec { Command = "test {{ index }} -ne 2" });
