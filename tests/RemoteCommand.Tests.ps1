@@ -32,6 +32,13 @@ Describe 'Invoke-RemoteCommand' {
         $results.Stdout.Trim() | Should -Be @(1..3 | ForEach-Object { "$($server.Address) 5201" })
     }
 
+    It 'knows the roles: a one-machine role is that machine, a larger one its list' {
+        $server | Set-AgentVariable -Name port -Value 5201
+        $results = $clients | Invoke-RemoteCommand 'echo {{ server.address }}:{{ server.port }} {{#each client}}{{ name }} {{/each}}'
+        $expected = "$($server.Address):5201 " + (($clients.Name | ForEach-Object { "$_ " }) -join '')
+        $results.Stdout.TrimEnd() | Should -Be (@($expected.TrimEnd()) * 3)
+    }
+
     It 'shell-quotes with the quote helper' {
         $result = $server | Invoke-RemoteCommand 'printf %s {{ quote text }}' -Variable @{ text = "it's a `$HOME; test" }
         $result.Stdout | Should -BeExactly "it's a `$HOME; test"

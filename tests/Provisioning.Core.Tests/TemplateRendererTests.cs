@@ -57,6 +57,30 @@ public sealed class TemplateRendererTests : IDisposable
             Render("{{ name }} {{ address }} {{ port }} {{ user }} {{ roles }} {{ index }} {{ testbed }} {{ workdir }}", Server));
 
     [Fact]
+    public void A_role_of_one_machine_is_that_machine() =>
+        Assert.Equal("connect 10.0.0.1:8443 as client1", Render("connect {{ servers.address }}:{{ servers.secret_port }} as {{ name }}"));
+
+    [Fact]
+    public void A_role_of_several_machines_is_their_list() =>
+        Assert.Equal("client1 client2 | client2", Render("{{#each clients}}{{ name }} {{/each}}| {{ clients.[1].name }}", Server));
+
+    [Fact]
+    public void A_member_of_a_role_of_several_machines_says_to_pick_one()
+    {
+        var ex = Fails("{{ clients.address }}");
+        Assert.Equal(ErrorKind.TemplateVariableUndefined, ex.Kind);
+        Assert.Contains("'clients' is a role of 2 machines", ex.Message);
+        Assert.Contains("clients.[0].address", ex.Message);
+    }
+
+    [Fact]
+    public void Host_variables_and_call_variables_win_over_role_names()
+    {
+        Assert.Equal("mine", Render("{{ servers }}", Server, new Dictionary<string, object?> { ["servers"] = "mine" }));
+        Assert.Equal("servers,everyone", Render("{{ roles }}", Server));
+    }
+
+    [Fact]
     public void Spaces_inside_braces_are_optional() =>
         Assert.Equal("client1|client1|client1", Render("{{name}}|{{ name }}|{{   name   }}"));
 

@@ -148,7 +148,7 @@ public sealed partial class TemplateRenderer
                 "workdir" => "the testbed sets no workdir for this host; ",
                 _ => "",
             };
-            return $"{suggestion}{why}define it in the testbed's vars, with Set-AgentVariable or with -Variable; built-ins are {builtIns}";
+            return $"{suggestion}{why}define it in the testbed's vars, with Set-AgentVariable or with -Variable; built-ins are {builtIns}; a role name is its machine(s)";
         }
 
         var parent = Resolve(scope, segments[..^1]);
@@ -161,6 +161,8 @@ public sealed partial class TemplateRenderer
             null => [],
             _ => parent.GetType().GetProperties().Select(p => p.Name),
         };
+        if (parent is IReadOnlyList<AgentMachine> { Count: not 1 } role)
+            return $"'{string.Join('.', segments[..^1])}' is a role of {role.Count} machines, not one machine: use {{{{#each {segments[^2]}}}}}...{{{{/each}}}} or pick one with '{string.Join('.', segments[..^1])}.[0].{member}'";
         var hint = SpellingSuggestion.Closest(member, members) is { } closest ? $"did you mean '{closest}'? " : "";
         return $"{hint}'{string.Join('.', segments[..^1])}' has no member '{member}'";
     }

@@ -3,10 +3,14 @@ using Provisioning.Core.Testbeds;
 namespace Provisioning.Core.Templating;
 
 /// <summary>
-/// The variables a template sees for one host, later sources winning: the host's built-ins, then its own
-/// variables, then the extra variables of the call (-Variable). So <c>-Variable @{ port = 80 }</c> beats a host
-/// variable <c>port</c>, which beats the built-in ssh port.
+/// The variables a template sees for one host, later sources winning: the testbed's roles, the host's built-ins,
+/// then its own variables, then the extra variables of the call (-Variable). So <c>-Variable @{ port = 80 }</c>
+/// beats a host variable <c>port</c>, which beats the built-in ssh port.
 /// </summary>
+/// <remarks>
+/// A role is its machine when it has one (<c>{{ server.address }}</c> with no -Variable, as EnOSlib users write
+/// with host groups), and the list of its machines otherwise (<c>{{#each client}}</c>, <c>{{ client.[0].address }}</c>).
+/// </remarks>
 internal static class TemplateScope
 {
     /// <summary>Names of the built-ins, for error messages.</summary>
@@ -16,6 +20,15 @@ internal static class TemplateScope
     public static VariableDictionary Create(AgentMachine machine, IReadOnlyDictionary<string, object?>? extra)
     {
         var scope = new VariableDictionary();
+        if (machine.Testbed is { } testbed)
+        {
+            var byName = testbed.Machines.ToDictionary(m => m.Name, StringComparer.OrdinalIgnoreCase);
+            foreach (var (role, names) in testbed.Roles)
+            {
+                var members = names.Select(n => byName.GetValueOrDefault(n)).OfType<AgentMachine>().ToArray();
+                scope[role] = members.Length == 1 ? members[0] : members;
+            }
+        }
         foreach (var name in BuiltInNames)
         {
             if (TryGetBuiltIn(machine, name, out var value)) scope[name] = value;
