@@ -5,10 +5,11 @@ Builds, tests, documents and packages the Provisioning module.
 
 .DESCRIPTION
 Build    dotnet build; the build itself assembles the importable module at module/Provisioning
-         (manifest, Provisioning.dll, format file, dependencies/), so CI without pwsh gets the same folder.
+         (manifest, Provisioning.dll, format file, dependencies/, en-US help), so CI without pwsh gets the same folder.
 Test     dotnet test of the solution, then the Pester tests (tests/*.Tests.ps1) when Pester 5 is installed.
-Docs     Turns docs/*.md (PlatyPS markdown) into en-US help in module/Provisioning, when PlatyPS is installed
-         (Microsoft.PowerShell.PlatyPS 1.x, or platyPS 0.14).
+Docs     Turns docs/*.md (PlatyPS markdown) into en-US help in module/Provisioning. The build already does this
+         with the built-in compiler (src/Provisioning.HelpCompiler); this task redoes it, with PlatyPS when it
+         is installed (Microsoft.PowerShell.PlatyPS 1.x, or platyPS 0.14) and with the built-in compiler otherwise.
 Package  Zips module/Provisioning into artifacts/, and makes a .nupkg there when PSResourceGet is available.
 
 .EXAMPLE
@@ -59,8 +60,14 @@ function Invoke-TestTask {
 }
 
 function Invoke-DocsTask {
-    New-Item -ItemType Directory -Force -Path $helpDir | Out-Null
     $docs = Join-Path $root 'docs'
+
+    # Every build already compiles the help with the built-in compiler (src/Provisioning.HelpCompiler, run after
+    # AssembleModule in src/Provisioning); this task recompiles it without a full build, then lets PlatyPS redo the
+    # cmdlet help when PlatyPS is installed. The about topics always come from the built-in compiler.
+    $compiler = Join-Path $root 'src/Provisioning.HelpCompiler'
+    Invoke-Native 'The help compiler' { dotnet run --project $compiler --configuration $Configuration -- $docs $helpDir }
+    $by = 'the built-in help compiler (src/Provisioning.HelpCompiler)'
 
     if (Get-Module -ListAvailable Microsoft.PowerShell.PlatyPS) {
         Import-Module Microsoft.PowerShell.PlatyPS
@@ -77,22 +84,14 @@ function Invoke-DocsTask {
         finally {
             Remove-Item $staging -Recurse -Force -ErrorAction SilentlyContinue
         }
+        $by = 'PlatyPS (Microsoft.PowerShell.PlatyPS); about topics by the built-in help compiler'
     }
     elseif (Get-Module -ListAvailable platyPS) {
         Import-Module platyPS
-        New-ExternalHelp -Path $docs -OutputPath $helpDir -Force | Out-Null
+        New-ExternalHelp -Path (Get-ChildItem $docs -Filter '*.md' -Exclude 'about_*').FullName -OutputPath $helpDir -Force | Out-Null
+        $by = 'PlatyPS (platyPS); about topics by the built-in help compiler'
     }
-    else {
-        Write-Warning 'PlatyPS is not installed; no en-US help was generated (Install-PSResource Microsoft.PowerShell.PlatyPS).'
-        return
-    }
-
-    # About topics are plain text for Get-Help; the markdown reads well as is.
-    foreach ($about in Get-ChildItem $docs -Filter 'about_*.md') {
-        $target = Join-Path $helpDir ($about.BaseName + '.help.txt')
-        if (-not (Test-Path $target)) { Copy-Item $about.FullName $target }
-    }
-    Write-Host "Help written to $helpDir"
+    Write-Host "Help written to $helpDir by $by"
 }
 
 function Invoke-PackageTask {
