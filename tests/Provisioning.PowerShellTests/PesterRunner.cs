@@ -28,10 +28,7 @@ internal static class PesterRunner
     /// <summary>Runs <paramref name="suitePath"/> in a runspace of its own and reads Pester's result object.</summary>
     public static PesterOutcome Run(string suitePath)
     {
-        // CreateDefault2 loads only Microsoft.PowerShell.Core; Pester's Utility and Management cmdlets autoload
-        // from $PSHOME/Modules, which is the SDK's runtimes/<os>/lib/<tfm>/Modules beside System.Management.Automation.dll.
-        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
-        runspace.Open();
+        using var runspace = OpenRunspace();
         using var shell = PowerShell.Create(runspace);
         shell.AddScript(Script)
             .AddParameter("Pester", RepositoryPaths.PesterManifest)
@@ -60,6 +57,17 @@ internal static class PesterRunner
 
         var run = results.LastOrDefault(r => r?.TypeNames.Contains("Pester.Run") == true);
         return PesterOutcome.From(run, CapturedOutput(shell.Streams), fault);
+    }
+
+    /// <summary>A new runspace with PowerShell's default commands, as a fresh pwsh session has.</summary>
+    public static Runspace OpenRunspace()
+    {
+        // CreateDefault2 loads only Microsoft.PowerShell.Core; Pester's Utility and Management cmdlets autoload
+        // from $PSHOME/Modules, which is the SDK's runtimes/<os>/lib/<tfm>/Modules beside System.Management.Automation.dll.
+        // PowerShell puts $PSHOME/Modules on the module path itself, whatever the environment's PSModulePath says.
+        var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        runspace.Open();
+        return runspace;
     }
 
     /// <summary>Pester's report (Write-Host), then warnings and errors written outside of any test.</summary>

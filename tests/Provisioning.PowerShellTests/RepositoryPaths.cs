@@ -2,7 +2,7 @@ using System.Reflection;
 
 namespace Provisioning.PowerShellTests;
 
-/// <summary>Where the repository, its Pester suites, the assembled module and the Pester module are.</summary>
+/// <summary>Where the repository, its Pester suites, the assembled module and Pester are.</summary>
 internal static class RepositoryPaths
 {
     private const string SolutionFile = "Provisioning.slnx";
@@ -17,8 +17,13 @@ internal static class RepositoryPaths
     public static string ModuleManifest => Path.Combine(Root, "module", "Provisioning", "Provisioning.psd1");
 
     /// <summary>Pester's manifest in the NuGet packages folder (the project downloads the package).</summary>
-    public static string PesterManifest { get; } =
-        typeof(RepositoryPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "PesterManifest").Value!;
+    public static string PesterManifest { get; } = Metadata("PesterManifest");
+
+    /// <summary>The Pester version the project downloads, the one the suites were verified with.</summary>
+    public static string PesterVersion { get; } = Metadata("PesterVersion");
+
+    private static string Metadata(string key) =>
+        typeof(RepositoryPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
     private static string FindRoot()
     {
