@@ -70,7 +70,7 @@ internal static class PesterRunner
         return runspace;
     }
 
-    /// <summary>Pester's report (Write-Host), then warnings and errors written outside of any test.</summary>
+    /// <summary>Pester's report (Write-Host), then whatever warnings and errors reached the shell's own streams.</summary>
     private static string CapturedOutput(PSDataStreams streams)
     {
         var text = new StringBuilder();
