@@ -6,7 +6,7 @@ Builds, tests, documents and packages the Provisioning module.
 .DESCRIPTION
 Build    dotnet build; the build itself assembles the importable module at module/Provisioning
          (manifest, Provisioning.dll, format file, dependencies/, en-US help), so CI without pwsh gets the same folder.
-Test     dotnet test of the solution, then the Pester tests (tests/*.Tests.ps1) when Pester 5 is installed.
+Test     dotnet test of the solution (the Pester suites tests/*.Tests.ps1 run inside it).
 Docs     Turns docs/*.md (PlatyPS markdown) into en-US help in module/Provisioning. The build already does this
          with the built-in compiler (src/Provisioning.HelpCompiler); this task redoes it, with PlatyPS when it
          is installed (Microsoft.PowerShell.PlatyPS 1.x, or platyPS 0.14) and with the built-in compiler otherwise.
@@ -47,16 +47,9 @@ function Invoke-BuildTask {
 }
 
 function Invoke-TestTask {
+    # The Pester suites (tests/*.Tests.ps1) run inside dotnet test, in tests/Provisioning.PowerShellTests, through
+    # the PowerShell SDK and a pinned Pester; run them alone with: Invoke-Pester ./tests
     Invoke-Native 'dotnet test' { dotnet test $solution --configuration $Configuration }
-
-    $pester = Get-Module -ListAvailable Pester | Where-Object Version -GE '5.0' | Sort-Object Version -Descending | Select-Object -First 1
-    if (-not $pester) {
-        Write-Warning 'Pester 5 is not installed; skipping tests/*.Tests.ps1 (Install-PSResource Pester).'
-        return
-    }
-    # A fresh process, so the module under test does not stay loaded in this session.
-    $script = "Import-Module Pester -MinimumVersion 5.0; `$r = Invoke-Pester -Path '$(Join-Path $root 'tests')' -Output Detailed -PassThru; exit `$r.FailedCount"
-    Invoke-Native 'Pester' { pwsh -NoProfile -NonInteractive -Command $script }
 }
 
 function Invoke-DocsTask {
