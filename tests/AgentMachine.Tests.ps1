@@ -49,6 +49,30 @@ Describe 'Get-AgentMachine' {
     }
 }
 
+Describe 'Tab completion' {
+    BeforeAll {
+        function Complete([string] $line, [int] $back = 0) {
+            (TabExpansion2 $line ($line.Length - $back)).CompletionMatches.CompletionText
+        }
+    }
+
+    It 'completes machine names and roles' {
+        Complete 'Get-AgentMachine -Name agent-' | Should -Be @('agent-1', 'agent-2', 'agent-3', 'agent-4')
+        Complete 'Get-AgentMachine -Role cl' | Should -Be 'client'
+    }
+
+    It 'completes the last term of a host pattern, keeping what comes before it' {
+        Complete "Get-AgentMachine -Pattern 'server:&cl'" 1 | Should -Be "'server:&client'"
+        Complete 'Get-AgentMachine -Pattern server:!agent-' | Should -Be @('server:!agent-1', 'server:!agent-2', 'server:!agent-3', 'server:!agent-4')
+    }
+
+    It 'completes run ids from the journal, newest first' {
+        $null = $clients | Invoke-RemoteCommand 'true'
+        $newest = (Get-ExperimentRun -Last 1).Id
+        (Complete 'Get-ExperimentResult -RunId ')[0] | Should -Be "$newest"
+    }
+}
+
 Describe 'Set-AgentVariable' {
     It 'sets a variable that later commands see' {
         $clients | Set-AgentVariable -Name rate -Value 42

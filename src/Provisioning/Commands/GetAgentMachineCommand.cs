@@ -37,6 +37,7 @@ public sealed class GetAgentMachineCommand : AgentCmdlet
 
     /// <summary>An Ansible host pattern: <c>server:client</c> (union), <c>server:&amp;rack1</c> (intersection), <c>server:!a2</c> (exclusion), wildcards.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(HostPatternCompleter))]
     [ValidateNotNullOrEmpty]
     public string? Pattern { get; set; }
 
