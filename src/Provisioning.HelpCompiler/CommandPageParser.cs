@@ -94,16 +94,10 @@ public static partial class CommandPageParser
     private static List<SyntaxSet> ReadSyntax(string path, Block section)
     {
         var sets = new List<SyntaxSet>();
-        foreach (var block in Split(section.Body, "### "))
+        foreach (var (text, block) in HeadedBlocks(path, section, "SYNTAX", "'### <parameter set>'"))
         {
-            if (block.Heading is null)
-            {
-                if (block.Body.Find(l => !l.IsBlank) is { IsBlank: false } stray)
-                    throw new HelpFormatException(path, stray.Number, "SYNTAX text outside a '### <parameter set>' heading");
-                continue;
-            }
-            var heading = SetHeadingPattern().Match(block.Heading.Trim());
-            if (!heading.Success) throw new HelpFormatException(path, block.Line, $"'### {block.Heading.Trim()}' is not a parameter set name");
+            var heading = SetHeadingPattern().Match(text.Trim());
+            if (!heading.Success) throw new HelpFormatException(path, block.Line, $"'### {text.Trim()}' is not a parameter set name");
             var code = CodeBlocks(block.Body).FirstOrDefault();
             if (code is null) throw new HelpFormatException(path, block.Line, $"parameter set '{heading.Groups["set"].Value}' has no syntax code block");
             var order = SyntaxParameterPattern().Matches(string.Join("\n", code.Lines.Select(l => l.Text)))
@@ -199,15 +193,9 @@ public static partial class CommandPageParser
     private static List<ExampleHelp> ReadExamples(string path, Block section)
     {
         var examples = new List<ExampleHelp>();
-        foreach (var block in Split(section.Body, "### "))
+        foreach (var (heading, block) in HeadedBlocks(path, section, "EXAMPLES", "'### Example N: title'"))
         {
-            if (block.Heading is null)
-            {
-                if (block.Body.Find(l => !l.IsBlank) is { IsBlank: false } stray)
-                    throw new HelpFormatException(path, stray.Number, "EXAMPLES text outside a '### Example N: title' heading");
-                continue;
-            }
-            var title = block.Heading.Trim();
+            var title = heading.Trim();
             var code = CodeBlocks(block.Body).ToList();
             if (code.Count == 0) throw new HelpFormatException(path, block.Line, $"'### {title}' has no code block");
             var first = code[0];
@@ -268,6 +256,18 @@ public static partial class CommandPageParser
     private sealed record Block(string? Heading, int Line, List<SourceLine> Body);
 
     private sealed record CodeBlock(string Language, SourceLine Open, SourceLine Close, List<SourceLine> Lines);
+
+    /// <summary>The '### ' blocks of a section whose every line belongs under such a heading; stray text is an error.</summary>
+    private static IEnumerable<(string Heading, Block Block)> HeadedBlocks(string path, Block section, string sectionName, string expectedHeading)
+    {
+        foreach (var block in Split(section.Body, "### "))
+        {
+            if (block.Heading is { } heading)
+                yield return (heading, block);
+            else if (block.Body.Find(l => !l.IsBlank) is { IsBlank: false } stray)
+                throw new HelpFormatException(path, stray.Number, $"{sectionName} text outside a {expectedHeading} heading");
+        }
+    }
 
     private static List<Block> Split(IEnumerable<SourceLine> lines, string marker)
     {
