@@ -137,4 +137,14 @@ Describe 'A bare Remove-Testbed' {
         Test-Path $testbed.StateDirectory | Should -BeFalse
         Get-Testbed -Current -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
+
+    It 'takes the testbed object as its first argument' {
+        $first = New-Testbed -Provider Local -Count 1
+        $second = New-Testbed -Provider Local -Count 1
+        Remove-Testbed $first -Confirm:$false
+        Test-Path $first.StateDirectory | Should -BeFalse
+        (Get-Testbed).Name | Should -Contain $second.Name
+        Remove-Testbed $second.Name -Confirm:$false
+        Test-Path $second.StateDirectory | Should -BeFalse
+    }
 }

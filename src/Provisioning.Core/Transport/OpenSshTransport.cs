@@ -252,11 +252,36 @@ public sealed class OpenSshTransport : ISshTransport
             args.Add(identity);
             Option(args, "IdentitiesOnly", "yes");
         }
-        if (c.ProxyJump is { } jump) { args.Add("-J"); args.Add(jump); }
+        if (c.ProxyJump is { } jump)
+        {
+            if (JumpMachine(machine, jump) is { } hop) Option(args, "ProxyCommand", ProxyCommandThrough(hop));
+            else { args.Add("-J"); args.Add(jump); }
+        }
         if (c.Port is { } port) { args.Add("-p"); args.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture)); }
         if (c.User is { } user) { args.Add("-l"); args.Add(user); }
         foreach (var extra in _options.ExtraOptions) { args.Add("-o"); args.Add(extra); }
         return args;
+    }
+
+    /// <summary>
+    /// The testbed machine that <paramref name="jump"/> names, when it can carry the connection itself (it has no jump
+    /// of its own). ssh -J would pass only -l, -p and -F to the jump, so the jump's key and known_hosts would have
+    /// to be in ~/.ssh/config; a frontend listed in the testbed goes through with its own settings instead.
+    /// </summary>
+    private static AgentMachine? JumpMachine(AgentMachine machine, string jump) =>
+        machine.Testbed?[jump] is { } hop && !ReferenceEquals(hop, machine) && hop.Connection.ProxyJump is null ? hop : null;
+
+    /// <summary>
+    /// <c>ssh -W</c> through <paramref name="hop"/> with all of its settings, over its master connection when one is
+    /// open. ssh runs a ProxyCommand as <c>$SHELL -c "exec ..."</c> and expands %-tokens in it first, hence the
+    /// quoting and the %%.
+    /// </summary>
+    private string ProxyCommandThrough(AgentMachine hop)
+    {
+        var words = new List<string> { _options.SshPath };
+        words.AddRange(BaseArguments(hop, master: false));
+        words.AddRange(["-W", "[%h]:%p", "--", hop.Address]);
+        return string.Join(" ", words.Select(w => w == "[%h]:%p" ? w : PosixShell.Quote(w.Replace("%", "%%", StringComparison.Ordinal))));
     }
 
     private static void Option(List<string> args, string name, string value)

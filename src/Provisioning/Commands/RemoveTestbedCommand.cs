@@ -19,7 +19,7 @@ public sealed class RemoveTestbedCommand : AgentCmdlet
     private const string NameSet = "Name";
 
     /// <summary>The testbeds to remove, usually from Get-Testbed or New-Testbed; the current testbed when omitted.</summary>
-    [Parameter(ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    [Parameter(Position = 0, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
     [ValidateNotNull]
     public Testbed[] InputObject { get; set; } = [];
 
