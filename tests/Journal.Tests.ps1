@@ -108,3 +108,36 @@ Describe 'Rerunning what failed' {
         $run.Status | Should -Be 'Succeeded'
     }
 }
+
+Describe 'A run of another testbed' {
+    # Last in this file: the second testbed becomes current, so the first one is 'another testbed' from here on.
+    BeforeAll {
+        $current = New-Testbed -Provider Local -Count 1
+        $other = $testbed
+    }
+
+    AfterAll {
+        $current | Remove-Testbed -Confirm:$false
+    }
+
+    It 'is found through the results it produced, in the journal that recorded it' {
+        (Get-Testbed -Current).Name | Should -Be $current.Name
+        $results = Get-AgentMachine -Testbed $other -Role client | Invoke-RemoteCommand 'echo elsewhere'
+        $results.JournalPath | Select-Object -Unique | Should -Be $other.JournalPath
+        $run = $results | Get-ExperimentRun
+        @($run).Count | Should -Be 1
+        $run.Testbed | Should -Be $other.Name
+        $run.JournalPath | Should -Be $other.JournalPath
+        ($run | Get-ExperimentResult).Stdout.Trim() | Should -Be @('elsewhere', 'elsewhere', 'elsewhere')
+    }
+
+    It 'is listed from a journal file named with -JournalPath' {
+        (Get-ExperimentRun -JournalPath $other.JournalPath -Last 1).Testbed | Should -Be $other.Name
+    }
+
+    It 'reports a journal file that does not exist' {
+        Get-ExperimentRun -JournalPath (Join-Path $TestDrive 'none.db') -ErrorVariable failure -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'LocalPathNotFound*'
+        Test-Path (Join-Path $TestDrive 'none.db') | Should -BeFalse
+    }
+}

@@ -85,6 +85,7 @@ internal sealed class MemoryRunRecorder : IRunRecorder
     public ConcurrentQueue<StepRecord> Steps { get; } = new();
     public ConcurrentQueue<ArtifactRecord> Artifacts { get; } = new();
     public long RunId => 42;
+    public string JournalPath => "memory";
     public RunStatus? Completed { get; private set; }
     public void RecordStep(StepRecord step) => Steps.Enqueue(step);
     public void RecordArtifact(ArtifactRecord artifact) => Artifacts.Enqueue(artifact);

@@ -49,6 +49,8 @@ public sealed class RemoteCommandResult
     public HostError? Error { get; init; }
     /// <summary>The journal run this result belongs to, when journaled.</summary>
     public long? RunId { get; init; }
+    /// <summary>The journal file that holds the run (<see cref="RunId"/>); null when the call kept no journal.</summary>
+    public string? JournalPath { get; init; }
 
     /// <inheritdoc />
     public override string ToString() => $"{Machine.Name}: {Status} ({ExitCode?.ToString() ?? "-"})";

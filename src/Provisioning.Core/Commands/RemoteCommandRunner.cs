@@ -47,7 +47,7 @@ public sealed class RemoteCommandRunner
             async (machine, ct) =>
             {
                 var result = await RunOneAsync(machine, spec, ct).ConfigureAwait(false);
-                result = recorder is null ? result : WithRun(result, recorder.RunId);
+                result = recorder is null ? result : WithRun(result, recorder.RunId, recorder.JournalPath);
                 recorder?.RecordStep(ToStep(result, spec));
                 return result;
             },
@@ -153,7 +153,7 @@ public sealed class RemoteCommandRunner
         };
     }
 
-    private static RemoteCommandResult WithRun(RemoteCommandResult r, long runId) => new()
+    private static RemoteCommandResult WithRun(RemoteCommandResult r, long runId, string journalPath) => new()
     {
         Machine = r.Machine,
         Command = r.Command,
@@ -166,6 +166,7 @@ public sealed class RemoteCommandRunner
         OutputTruncated = r.OutputTruncated,
         Error = r.Error,
         RunId = runId,
+        JournalPath = journalPath,
     };
 
     private static StepRecord ToStep(RemoteCommandResult r, RemoteCommandSpec spec)

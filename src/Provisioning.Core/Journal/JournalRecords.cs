@@ -50,6 +50,8 @@ public sealed class StepRecord
 {
     /// <summary>The run.</summary>
     public long RunId { get; init; }
+    /// <summary>The journal file the step was read from.</summary>
+    public string JournalPath { get; init; } = "";
     /// <summary>Host name (binds to Get-AgentMachine -Name by property name).</summary>
     public required string Name { get; init; }
     /// <summary>Host address.</summary>
@@ -105,6 +107,8 @@ public interface IRunRecorder : IAsyncDisposable
 {
     /// <summary>The run's id.</summary>
     long RunId { get; }
+    /// <summary>The journal file the run is recorded in, so results can lead back to it.</summary>
+    string JournalPath { get; }
     /// <summary>Queues a step; never blocks on the database.</summary>
     void RecordStep(StepRecord step);
     /// <summary>Queues an artifact.</summary>

@@ -194,6 +194,7 @@ public sealed class RunJournal : IDisposable
             list.Add(new StepRecord
             {
                 RunId = reader.GetInt64(0),
+                JournalPath = Path,
                 Name = reader.GetString(1),
                 Address = reader.GetString(2),
                 Step = reader.GetString(3),

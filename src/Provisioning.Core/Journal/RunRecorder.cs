@@ -44,6 +44,9 @@ internal sealed class RunRecorder : IRunRecorder
     public long RunId { get; }
 
     /// <inheritdoc />
+    public string JournalPath => _journalPath;
+
+    /// <inheritdoc />
     public void RecordStep(StepRecord step)
     {
         ArgumentNullException.ThrowIfNull(step);

@@ -234,7 +234,7 @@ public sealed class AgentFileFetcher
     private static IReadOnlyList<ExperimentResult> Journal(IReadOnlyList<ExperimentResult> results, IRunRecorder? recorder)
     {
         if (recorder is null) return results;
-        var stamped = results.Select(r => r with { RunId = recorder.RunId }).ToArray();
+        var stamped = results.Select(r => r with { RunId = recorder.RunId, JournalPath = recorder.JournalPath }).ToArray();
         foreach (var r in stamped)
         {
             recorder.RecordStep(new StepRecord

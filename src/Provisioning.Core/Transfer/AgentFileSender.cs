@@ -330,7 +330,7 @@ public sealed class AgentFileSender
     private static IReadOnlyList<FileSendResult> Journal(IReadOnlyList<FileSendResult> results, IRunRecorder? recorder)
     {
         if (recorder is null) return results;
-        var stamped = results.Select(r => r with { RunId = recorder.RunId }).ToArray();
+        var stamped = results.Select(r => r with { RunId = recorder.RunId, JournalPath = recorder.JournalPath }).ToArray();
         foreach (var r in stamped)
         {
             recorder.RecordStep(new StepRecord

@@ -35,6 +35,8 @@ public sealed record ExperimentResult
     public TimeSpan Duration { get; init; }
     /// <summary>The journal run this result belongs to, when journaled.</summary>
     public long? RunId { get; init; }
+    /// <summary>The journal file that holds the run (<see cref="RunId"/>); null when the call kept no journal.</summary>
+    public string? JournalPath { get; init; }
     /// <summary>The journal run (its id), under the name the experiment bookkeeping uses; same as <see cref="RunId"/>.</summary>
     public long? Run => RunId;
 

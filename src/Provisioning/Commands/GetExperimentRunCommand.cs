@@ -19,10 +19,10 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
     private const string LastSet = "Last";
     private const string IdSet = "Id";
 
-    // Piped results and steps name their run once per host: each id is looked up once.
-    private readonly SortedSet<long> _ids = [];
+    // Piped results and steps name their run once per host: each (journal, id) is looked up once.
+    private readonly List<(string Journal, long Id)> _wanted = [];
+    private readonly Dictionary<string, RunJournal?> _journals = new(StringComparer.Ordinal);
     private Testbed? _testbed;
-    private RunJournal? _journal;
 
     /// <summary>Only the newest <c>n</c> runs. Every run when omitted.</summary>
     [Parameter(ParameterSetName = LastSet)]
@@ -43,11 +43,12 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
     [ValidateNotNull]
     public Testbed? Testbed { get; set; }
 
-    /// <inheritdoc />
-    protected override void BeginProcessing()
-    {
-        _testbed = ResolveTestbed(Testbed);
-    }
+    /// <summary>
+    /// A journal file to read instead of the testbed's. Binds by property name, so piped runs, results and steps
+    /// are looked up in the journal that recorded them, whichever testbed is current.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? JournalPath { get; set; }
 
     /// <inheritdoc />
     /// <remarks>
@@ -56,12 +57,14 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
     /// </remarks>
     protected override void ProcessRecord()
     {
+        var path = JournalFile();
         if (ParameterSetName == IdSet)
         {
-            _ids.UnionWith(Id);
+            foreach (var id in Id)
+                if (!_wanted.Contains((path, id))) _wanted.Add((path, id));
             return;
         }
-        if (OpenJournal() is not { } journal) return;
+        if (OpenJournal(path, explicitlyNamed: !string.IsNullOrEmpty(JournalPath)) is not { } journal) return;
         int? last = MyInvocation.BoundParameters.ContainsKey(nameof(Last)) ? Last : null;
         foreach (var run in InvokeEngine(() => journal.GetRuns(last), journal.Path)) WriteObject(run);
     }
@@ -76,38 +79,49 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
     {
         try
         {
-            foreach (var id in _ids.Reverse())
-                if (Find(id) is { } run) WriteObject(run);
+            foreach (var (path, id) in _wanted.OrderByDescending(w => w.Id))
+                if (Find(path, id) is { } run) WriteObject(run);
         }
         finally
         {
-            CloseJournal();
+            CloseJournals();
         }
     }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        if (disposing) CloseJournal();
+        if (disposing) CloseJournals();
         base.Dispose(disposing);
     }
 
-    // Reading must not create a journal (and its folder) for a testbed that never ran anything: null then.
-    private RunJournal? OpenJournal()
+    // The journal this record asks for: its own (-JournalPath or a piped object's), else the testbed's.
+    private string JournalFile() =>
+        !string.IsNullOrEmpty(JournalPath)
+            ? GetUnresolvedProviderPathFromPSPath(JournalPath)
+            : (_testbed ??= ResolveTestbed(Testbed)).JournalPath;
+
+    // Reading must not create a journal (and its folder): null when the file does not exist, after an error when
+    // the user named that file.
+    private RunJournal? OpenJournal(string path, bool explicitlyNamed)
     {
-        var testbed = _testbed!;
-        if (_journal is null && File.Exists(testbed.JournalPath))
-            _journal = InvokeEngine(() => RunJournal.Open(testbed.JournalPath), testbed.JournalPath);
-        return _journal;
+        if (_journals.TryGetValue(path, out var open)) return open;
+        RunJournal? journal = null;
+        if (File.Exists(path))
+            journal = InvokeEngine(() => RunJournal.Open(path), path);
+        else if (explicitlyNamed)
+            WriteError(ErrorRecordFactory.Create(ErrorKind.LocalPathNotFound, $"There is no journal at '{path}'.", path));
+        _journals[path] = journal;
+        return journal;
     }
 
     // The run, or null after a non-terminating RunNotFound error naming the id; other journal trouble terminates.
-    private ExperimentRun? Find(long id)
+    private ExperimentRun? Find(string path, long id)
     {
-        if (OpenJournal() is not { } journal)
+        if (OpenJournal(path, explicitlyNamed: false) is not { } journal)
         {
             WriteError(ErrorRecordFactory.Create(ErrorKind.RunNotFound,
-                $"Testbed '{_testbed!.Name}' has no journal yet ('{_testbed.JournalPath}'), so it has no run {id}.", id));
+                $"There is no journal at '{path}' yet, so it has no run {id}.", id));
             return null;
         }
         try
@@ -125,9 +139,9 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
         }
     }
 
-    private void CloseJournal()
+    private void CloseJournals()
     {
-        _journal?.Dispose();
-        _journal = null;
+        foreach (var journal in _journals.Values) journal?.Dispose();
+        _journals.Clear();
     }
 }

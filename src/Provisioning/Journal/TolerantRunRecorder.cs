@@ -23,6 +23,9 @@ internal sealed class TolerantRunRecorder : IRunRecorder
     public long RunId => _inner.RunId;
 
     /// <inheritdoc />
+    public string JournalPath => _inner.JournalPath;
+
+    /// <inheritdoc />
     public void RecordStep(StepRecord step) => Guard(() => _inner.RecordStep(step), step.Name);
 
     /// <inheritdoc />
