@@ -131,8 +131,11 @@ Describe 'A run of another testbed' {
         ($run | Get-ExperimentResult).Stdout.Trim() | Should -Be @('elsewhere', 'elsewhere', 'elsewhere')
     }
 
-    It 'is listed from a journal file named with -JournalPath' {
-        (Get-ExperimentRun -JournalPath $other.JournalPath -Last 1).Testbed | Should -Be $other.Name
+    It 'is listed from a journal file named with -JournalPath, and its ids complete from that file' {
+        $newest = Get-ExperimentRun -JournalPath $other.JournalPath -Last 1
+        $newest.Testbed | Should -Be $other.Name
+        $line = "Get-ExperimentRun -JournalPath '$($other.JournalPath)' -Id "
+        (TabExpansion2 $line $line.Length).CompletionMatches[0].CompletionText | Should -Be "$($newest.Id)"
     }
 
     It 'reports a journal file that does not exist' {

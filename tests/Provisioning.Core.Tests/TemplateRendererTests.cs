@@ -76,8 +76,17 @@ public sealed class TemplateRendererTests : IDisposable
     [Fact]
     public void Host_variables_and_call_variables_win_over_role_names()
     {
-        Assert.Equal("mine", Render("{{ servers }}", Server, new Dictionary<string, object?> { ["servers"] = "mine" }));
-        Assert.Equal("servers,everyone", Render("{{ roles }}", Server));
+        Assert.Equal("call", Render("{{ servers }}", Server, new Dictionary<string, object?> { ["servers"] = "call" }));
+        Server.Variables["clients"] = "host";
+        try
+        {
+            Assert.Equal("host", Render("{{ clients }}", Server));
+            Assert.Equal("client1", Render("{{ clients.[0].name }}", Client1));
+        }
+        finally
+        {
+            Server.Variables.Remove("clients");
+        }
     }
 
     [Fact]

@@ -5,10 +5,8 @@ namespace Provisioning.PowerShellTests;
 /// <summary>Where the repository, its Pester suites, the assembled module and Pester are.</summary>
 internal static class RepositoryPaths
 {
-    private const string SolutionFile = "Provisioning.slnx";
-
-    /// <summary>The folder that holds <c>Provisioning.slnx</c>, found by walking up from this test assembly.</summary>
-    public static string Root { get; } = FindRoot();
+    /// <summary>The repository's root folder, stamped into this assembly at build time.</summary>
+    public static string Root { get; } = Metadata("RepositoryRoot");
 
     /// <summary>The folder of the <c>*.Tests.ps1</c> suites.</summary>
     public static string TestsDirectory => Path.Combine(Root, "tests");
@@ -24,14 +22,4 @@ internal static class RepositoryPaths
 
     private static string Metadata(string key) =>
         typeof(RepositoryPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, SolutionFile)))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException($"No {SolutionFile} above {AppContext.BaseDirectory}.");
-    }
 }

@@ -278,10 +278,9 @@ public sealed class OpenSshTransport : ISshTransport
     /// </summary>
     private string ProxyCommandThrough(AgentMachine hop)
     {
-        var words = new List<string> { _options.SshPath };
-        words.AddRange(BaseArguments(hop, master: false));
-        words.AddRange(["-W", "[%h]:%p", "--", hop.Address]);
-        return string.Join(" ", words.Select(w => w == "[%h]:%p" ? w : PosixShell.Quote(w.Replace("%", "%%", StringComparison.Ordinal))));
+        static string Word(string text) => PosixShell.Quote(text.Replace("%", "%%", StringComparison.Ordinal));
+        var options = string.Join(" ", BaseArguments(hop, master: false).Select(Word));
+        return $"{Word(_options.SshPath)} {options} -W '[%h]:%p' -- {Word(hop.Address)}";
     }
 
     private static void Option(List<string> args, string name, string value)

@@ -20,7 +20,7 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
     private const string IdSet = "Id";
 
     // Piped results and steps name their run once per host: each (journal, id) is looked up once.
-    private readonly List<(string Journal, long Id)> _wanted = [];
+    private readonly HashSet<(string Journal, long Id)> _wanted = [];
     private readonly Dictionary<string, RunJournal?> _journals = new(StringComparer.Ordinal);
     private Testbed? _testbed;
 
@@ -60,8 +60,7 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
         var path = JournalFile();
         if (ParameterSetName == IdSet)
         {
-            foreach (var id in Id)
-                if (!_wanted.Contains((path, id))) _wanted.Add((path, id));
+            foreach (var id in Id) _wanted.Add((path, id));
             return;
         }
         if (OpenJournal(path, explicitlyNamed: !string.IsNullOrEmpty(JournalPath)) is not { } journal) return;

@@ -6,7 +6,10 @@ using Provisioning.Core.Journal;
 
 namespace Provisioning.Completion;
 
-/// <summary>Completes run ids from the journal of the -Testbed typed so far (else the current testbed), newest first.</summary>
+/// <summary>
+/// Completes run ids, newest first, from the journal the command will read: the -JournalPath typed so far (when it
+/// is a full path), else the -Testbed typed so far, else the current testbed's.
+/// </summary>
 public sealed class RunIdCompleter : IArgumentCompleter
 {
     // Enough to pick a recent run from; older ones are a Get-ExperimentRun away.
@@ -20,11 +23,14 @@ public sealed class RunIdCompleter : IArgumentCompleter
     /// <param name="fakeBoundParameters">Parameters typed so far.</param>
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
+        var path = fakeBoundParameters?["JournalPath"] is string typed && Path.IsPathRooted(typed)
+            ? typed
+            : CompletionTestbed.From(fakeBoundParameters)?.JournalPath;
         // Completion must never create a journal nor fail loudly: a missing or unreadable one offers nothing.
-        if (CompletionTestbed.From(fakeBoundParameters) is not { } testbed || !File.Exists(testbed.JournalPath)) return [];
+        if (path is null || !File.Exists(path)) return [];
         try
         {
-            using var journal = RunJournal.Open(testbed.JournalPath);
+            using var journal = RunJournal.Open(path);
             var runs = journal.GetRuns(RunsOffered)
                 .Select(run => (run.Id.ToString(CultureInfo.InvariantCulture),
                     $"{run.Cmdlet} {run.Status} {run.StartTime.LocalDateTime:yyyy-MM-dd HH:mm:ss}"))
