@@ -23,7 +23,7 @@ internal static class EngineTypeNames
     private static readonly List<string> Registered = [];
 
     /// <summary>The engine's exported types that can hold a value: results, machines, testbeds, enums, exceptions, options.</summary>
-    internal static IReadOnlyList<Type> PublicEngineTypes()
+    private static IReadOnlyList<Type> PublicEngineTypes()
     {
         var engine = typeof(AgentMachine).Assembly;
         return engine.GetExportedTypes()
