@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using Markdig.Syntax;
+using Markdig.Syntax.Inlines;
 
 namespace Provisioning.HelpCompiler;
 
@@ -84,7 +86,8 @@ public static partial class CommandPageParser
         throw new HelpFormatException(path, 1, "the front matter opened with '---' is never closed");
     }
 
-    private static void CheckFences(string path, IReadOnlyList<SourceLine> lines)
+    /// <summary>Fails on a ``` fence that is never closed, naming its line.</summary>
+    internal static void CheckFences(string path, IReadOnlyList<SourceLine> lines)
     {
         SourceLine? open = null;
         foreach (var line in lines.Where(l => l.IsFence)) open = open is null ? line : null;
@@ -231,19 +234,22 @@ public static partial class CommandPageParser
     private static List<LinkHelp> ReadLinks(Block section)
     {
         var links = new List<LinkHelp>();
-        foreach (var line in section.Body.Where(l => !l.IsBlank))
+        foreach (var paragraph in MarkdownText.Parse(section.Body).Descendants<ParagraphBlock>())
         {
-            var matches = MarkdownText.LinkPattern().Matches(line.Text);
-            if (matches.Count == 0)
+            var targets = paragraph.Inline?.Descendants<Inline>()
+                .Select(i => i switch
+                {
+                    LinkInline { IsImage: false } link => (Text: MarkdownText.Inline(link.FirstChild, " "), Uri: link.Url ?? ""),
+                    AutolinkInline auto => (Text: auto.Url, Uri: auto.Url),
+                    _ => default,
+                })
+                .Where(t => t.Text is not null).ToList() ?? [];
+            if (targets.Count == 0)
+                links.Add(new LinkHelp(MarkdownText.Inline(paragraph.Inline, " ").Trim(), ""));
+            foreach (var (text, uri) in targets)
             {
-                links.Add(new LinkHelp(MarkdownText.Plain(line.Text.Trim().TrimStart('-', '*', ' ')), ""));
-                continue;
-            }
-            foreach (Match match in matches)
-            {
-                var uri = match.Groups["uri"].Value;
                 var absolute = Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https";
-                links.Add(new LinkHelp(MarkdownText.Plain(match.Groups["text"].Value), absolute ? uri : ""));
+                links.Add(new LinkHelp(text.Trim(), absolute ? uri : ""));
             }
         }
         return links;

@@ -127,6 +127,16 @@ public sealed class HelpCompilerTests(BuiltModule module)
             MarkdownText.Paragraphs(Lines("Intro over", "two lines.", "", "- one item", "  over two lines", "- two", "", "After.")));
     }
 
+    [Fact]
+    public void Code_spans_over_lines_numbered_items_code_blocks_and_tables_become_paragraphs()
+    {
+        Assert.Equal(
+            ["Run `a` over b.", "1. first", "2) second", "  x = 1\ny", "Name   Use\n-----  ----------\n-Path  where, a|b"],
+            MarkdownText.Paragraphs(Lines(
+                "Run ``` `a` ``` over", "b.", "", "1. first", "", "2) second", "", "```text", "  x = 1", "y", "```", "",
+                "| Name | Use |", "|---|---|", "| `-Path` | *where*, a\\|b |")));
+    }
+
     public static TheoryData<string, string, string> MalformedPages() => new()
     {
         { "no synopsis", Page().Replace("## SYNOPSIS\nDoes a thing.\n\n", ""), "no '## SYNOPSIS' section" },
