@@ -15,7 +15,7 @@ Describe 'Invoke-RemoteCommand' {
         $results = Get-AgentMachine | Invoke-RemoteCommand 'echo {{ name }}'
         @($results).Count | Should -Be 4
         $results | ForEach-Object {
-            $_ | Should -BeOfType 'Provisioning.Core.Commands.RemoteCommandResult'
+            $_ | Should -BeOfType 'Provisioning.Core.RemoteCommands.RemoteCommandResult'
             $_.Succeeded | Should -BeTrue
             $_.ExitCode | Should -Be 0
             $_.Stdout.Trim() | Should -Be $_.Machine.Name

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Provisioning.Core.Testbeds;
+using Provisioning.Core.Testbeds.Local;
 
 namespace Provisioning.Benchmarks;
 

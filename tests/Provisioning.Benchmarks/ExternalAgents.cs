@@ -34,7 +34,7 @@ internal static class ExternalAgents
         }
         if (machines.Count == 0) throw new FormatException($"{path}: no agents listed.");
         return new Testbed("bench-agents", "Static", stateDirectory, machines,
-            new Dictionary<string, IReadOnlyList<string>>(), sourcePath: Path.GetFullPath(path));
+            new Dictionary<string, IReadOnlyList<string>>(), TestbedLoader.NewTransport(), sourcePath: Path.GetFullPath(path));
     }
 
     private static string? Field(string value) => value == "-" ? null : value;

@@ -136,7 +136,7 @@ public class ReachabilityProbeTests
         var machines = Enumerable.Range(0, count)
             .Select(i => new AgentMachine($"m{i}", "127.0.0.1", i, [], new ConnectionSettings()))
             .ToList();
-        return new Testbed("probe", "Static", Path.GetTempPath(), machines, new Dictionary<string, IReadOnlyList<string>>(), transport: transport);
+        return new Testbed("probe", "Static", Path.GetTempPath(), machines, new Dictionary<string, IReadOnlyList<string>>(), transport);
     }
 
     private static async Task<List<AgentMachineStatus>> Collect(System.Threading.Channels.ChannelReader<AgentMachineStatus> reader)
@@ -167,6 +167,7 @@ public class ReachabilityProbeTests
 
         public Task<RemoteExecution> ExecuteAsync(AgentMachine machine, RemoteExecutionRequest request, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
+        public int EffectivePort(AgentMachine machine) => machine.Connection.Port ?? 22;
         public Task CloseAsync(AgentMachine machine, CancellationToken cancellationToken) => Task.CompletedTask;
         public Task CloseAllAsync(CancellationToken cancellationToken) => Task.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -1,7 +1,9 @@
 using System.Diagnostics;
-using Provisioning.Core.Commands;
+using Provisioning.Core.Execution;
+using Provisioning.Core.RemoteCommands;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
+using Provisioning.Core.Testbeds.Local;
 using Provisioning.Core.Transfer;
 using static Provisioning.IntegrationTests.TransferTestKit;
 
@@ -41,7 +43,7 @@ public sealed class TransferFaultTests(LocalTestbedFixture fixture)
         var source = local.File("c.conf", "c\n");
         var real = Machines[0];
         var escaping = new AgentMachine("../../etc", real.Address, 0, [], real.Connection);
-        await using var odd = new Testbed("odd", "Static", Path.GetTempPath(), [escaping], new Dictionary<string, IReadOnlyList<string>>());
+        await using var odd = new Testbed("odd", "Static", Path.GetTempPath(), [escaping], new Dictionary<string, IReadOnlyList<string>>(), TestbedLoader.NewTransport());
         var folder = Unique("drop");
 
         var results = await DrainAsync(_sender.Run([real, escaping], new FileSendSpec { Path = source, Destination = folder + "/{{ name }}/c.conf" }, null, CancellationToken.None));

@@ -1,4 +1,5 @@
-using Provisioning.Core.Commands;
+using Provisioning.Core.Execution;
+using Provisioning.Core.RemoteCommands;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Transfer;
@@ -124,7 +125,7 @@ public sealed class TransferFetchTests(LocalTestbedFixture fixture)
             .Select((n, i) => new AgentMachine(n, real.Address, i, [], real.Connection))
             .ToArray();
         var twin = new AgentMachine(real.Name.ToUpperInvariant(), real.Address, 3, [], real.Connection);
-        await using var other = new Testbed("other", "Static", Path.GetTempPath(), [.. odd, twin], new Dictionary<string, IReadOnlyList<string>>());
+        await using var other = new Testbed("other", "Static", Path.GetTempPath(), [.. odd, twin], new Dictionary<string, IReadOnlyList<string>>(), TestbedLoader.NewTransport());
         using var local = new ScratchFolder();
         var folder = Unique("twin");
         Directory.CreateDirectory(WorkPath(real, folder));

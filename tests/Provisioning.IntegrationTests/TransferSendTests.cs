@@ -1,4 +1,5 @@
-using Provisioning.Core.Commands;
+using Provisioning.Core.Execution;
+using Provisioning.Core.RemoteCommands;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Transfer;

@@ -137,7 +137,7 @@ public sealed class CmdletConventionTests(BuiltModule module)
         // The objects users pipe back in must expose a string Name (or a Machine that converts to its name).
         foreach (var typeName in new[]
                  {
-                     "Provisioning.Core.Testbeds.AgentMachine", "Provisioning.Core.Commands.RemoteCommandResult",
+                     "Provisioning.Core.Testbeds.AgentMachine", "Provisioning.Core.RemoteCommands.RemoteCommandResult",
                      "Provisioning.Core.Journal.StepRecord", "Provisioning.Core.Reachability.AgentMachineStatus",
                  })
         {

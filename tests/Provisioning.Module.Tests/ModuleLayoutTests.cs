@@ -85,7 +85,7 @@ public sealed class ModuleLayoutTests(BuiltModule module)
         Assert.Superset(new HashSet<string>
         {
             "Provisioning.Core.Testbeds.Testbed", "Provisioning.Core.Testbeds.AgentMachine",
-            "Provisioning.Core.Commands.RemoteCommandResult", "Provisioning.Core.Reachability.AgentMachineStatus",
+            "Provisioning.Core.RemoteCommands.RemoteCommandResult", "Provisioning.Core.Reachability.AgentMachineStatus",
         }, views.SelectMany(v => v.Descendants("TypeName")).Select(t => t.Value).ToHashSet());
 
         foreach (var view in views)

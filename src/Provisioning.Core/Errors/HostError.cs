@@ -6,19 +6,27 @@ namespace Provisioning.Core.Errors;
 public sealed record HostError(ErrorKind Kind, string Message)
 {
     /// <summary>
-    /// The error a host gets when its work threw instead of returning a result: the engine's own kind for a
-    /// <see cref="ProvisioningException"/>, Cancelled for cancellation, Internal for anything else.
+    /// The one reading of an exception as an error kind, for hosts and for the cmdlets' terminating errors alike:
+    /// the engine's own kind for a <see cref="ProvisioningException"/>, Cancelled for cancellation, the obvious
+    /// kind for a few .NET exceptions, Internal for anything else.
     /// </summary>
-    public static HostError FromException(string hostName, Exception exception)
+    public static ErrorKind KindOf(Exception exception)
     {
-        var kind = exception switch
+        ArgumentNullException.ThrowIfNull(exception);
+        if (exception is AggregateException { InnerExceptions.Count: 1 } aggregate) exception = aggregate.InnerExceptions[0];
+        return exception switch
         {
             ProvisioningException p => p.Kind,
             OperationCanceledException => ErrorKind.Cancelled,
+            FileNotFoundException or DirectoryNotFoundException => ErrorKind.LocalPathNotFound,
+            UnauthorizedAccessException => ErrorKind.PermissionDenied,
             _ => ErrorKind.Internal,
         };
-        return new HostError(kind, $"{hostName}: {exception.Message}");
     }
+
+    /// <summary>The error a host gets when its work threw instead of returning a result.</summary>
+    public static HostError FromException(string hostName, Exception exception) =>
+        new(KindOf(exception), exception is OperationCanceledException ? $"{hostName}: the work was cancelled." : $"{hostName}: {exception.Message}");
 
     /// <inheritdoc />
     public override string ToString() => Message;

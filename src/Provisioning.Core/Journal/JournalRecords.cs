@@ -74,12 +74,12 @@ public sealed class StepRecord
     public DateTimeOffset StartTime { get; init; }
     /// <summary>Duration.</summary>
     public TimeSpan Duration { get; init; }
-    /// <summary>Outcome (a <see cref="Commands.HostStatus"/> name).</summary>
+    /// <summary>Outcome (a <see cref="Execution.HostStatus"/> name).</summary>
     public required string Status { get; init; }
     /// <summary>Error message when it failed.</summary>
     public string? Error { get; init; }
     /// <summary>True when the step succeeded.</summary>
-    public bool Succeeded => Status == nameof(Commands.HostStatus.Succeeded);
+    public bool Succeeded => Status == nameof(Execution.HostStatus.Succeeded);
 }
 
 /// <summary>A file fetched home and recorded with its hash.</summary>

@@ -2,33 +2,27 @@ using System.Collections;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace Provisioning.Core.Journal;
 
 /// <summary>
 /// Turns a cmdlet's bound parameters into the JSON kept on a run row, with secrets replaced by
-/// <see cref="Placeholder"/>. A value is a secret when its key (at any depth, so <c>-Variable @{ api_token = .. }</c>
-/// counts) contains password, secret, token, credential or key, or when it is a <see cref="System.Security.SecureString"/>.
+/// <see cref="SecretNames.Placeholder"/>. A value is a secret when its key (at any depth, so <c>-Variable @{ api_token = .. }</c>
+/// counts) is one by <see cref="SecretNames"/>, or when it is a <see cref="System.Security.SecureString"/>.
 /// </summary>
 /// <remarks>
 /// Values come from PowerShell and can be anything (PSObjects, machines that point back at their testbed), so this
 /// never asks System.Text.Json to reflect over them: it walks dictionaries and sequences itself, keeps scalars, and
 /// falls back to <see cref="object.ToString"/>. That cannot loop on object cycles and cannot throw on odd types.
 /// </remarks>
-internal static partial class RedactedParameters
+internal static class RedactedParameters
 {
-    /// <summary>What a secret value becomes.</summary>
-    public const string Placeholder = "***";
+    private const string Placeholder = SecretNames.Placeholder;
 
     private const int MaxDepth = 8;
     private const int MaxItems = 1000;
 
-    [GeneratedRegex("password|secret|token|credential|key", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex SecretKey();
-
-    /// <summary>True when a parameter or variable named <paramref name="key"/> holds a secret.</summary>
-    public static bool IsSecretKey(string key) => SecretKey().IsMatch(key);
+    private static bool IsSecretKey(string key) => SecretNames.IsSecret(key);
 
     /// <summary>Serialises <paramref name="parameters"/> as a JSON object, secrets redacted.</summary>
     public static string ToJson(IReadOnlyDictionary<string, object?>? parameters)

@@ -161,7 +161,7 @@ public sealed class RunJournal : IDisposable
                 ORDER BY r.id DESC
                 {(last is null ? "" : "LIMIT $last")};
                 """;
-            command.Parameters.AddWithValue("$succeeded", nameof(Commands.HostStatus.Succeeded));
+            command.Parameters.AddWithValue("$succeeded", nameof(Execution.HostStatus.Succeeded));
             if (id is not null) command.Parameters.AddWithValue("$id", id.Value);
             if (last is not null) command.Parameters.AddWithValue("$last", last.Value);
             var list = new List<ExperimentRun>();
@@ -186,7 +186,7 @@ public sealed class RunJournal : IDisposable
             ORDER BY id;
             """;
         command.Parameters.AddWithValue("$run", runId);
-        command.Parameters.AddWithValue("$succeeded", nameof(Commands.HostStatus.Succeeded));
+        command.Parameters.AddWithValue("$succeeded", nameof(Execution.HostStatus.Succeeded));
         var list = new List<StepRecord>();
         using var reader = command.ExecuteReader();
         while (reader.Read())

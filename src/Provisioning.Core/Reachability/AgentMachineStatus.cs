@@ -1,19 +1,14 @@
-using Provisioning.Core.Errors;
-using Provisioning.Core.Testbeds;
+using Provisioning.Core.Execution;
 
 namespace Provisioning.Core.Reachability;
 
 /// <summary>Whether one machine answered over SSH, and how fast (what <c>Test-AgentMachine</c> returns).</summary>
-public sealed class AgentMachineStatus
+public sealed record AgentMachineStatus : HostOutcome
 {
-    /// <summary>The host.</summary>
-    public required AgentMachine Machine { get; init; }
-    /// <summary>The host's name (lets statuses bind to <c>-Name</c> by property name).</summary>
-    public string Name => Machine.Name;
     /// <summary>The address that was tried.</summary>
     public string Address => Machine.Address;
-    /// <summary>True when the host answered and authenticated us.</summary>
-    public required bool Reachable { get; init; }
+    /// <summary>True when the host answered and authenticated us (<see cref="HostOutcome.Status"/> is Succeeded).</summary>
+    public bool Reachable => Succeeded;
     /// <summary>Round trip of a no-op command over the open connection; null when unreachable.</summary>
     public TimeSpan? Latency { get; init; }
     /// <summary>Time to open the connection (zero when a master connection was already open).</summary>
@@ -22,8 +17,6 @@ public sealed class AgentMachineStatus
     public int Attempts { get; init; } = 1;
     /// <summary>When the reported check finished.</summary>
     public DateTimeOffset CheckedAt { get; init; } = DateTimeOffset.Now;
-    /// <summary>Why the host is unreachable; null when it is reachable.</summary>
-    public HostError? Error { get; init; }
 
     /// <inheritdoc />
     public override string ToString() =>

@@ -21,8 +21,13 @@ public sealed class AgentMachine
     public string Name { get; }
     /// <summary>Address or ssh alias to connect to.</summary>
     public string Address { get; }
-    /// <summary>The port to connect to: the configured one, or 22.</summary>
-    public int Port => Connection.Port ?? 22;
+    /// <summary>
+    /// The port ssh connects to: the testbed's, or when the testbed leaves it unset, the one the transport's client
+    /// configuration decides (<c>~/.ssh/config</c>), else 22.
+    /// </summary>
+    public int Port => Connection.Port ?? Testbed?.Transport.EffectivePort(this) ?? 22;
+    /// <summary>Where the host is reached, <c>address:port</c>, for messages.</summary>
+    public string Endpoint => $"{Address}:{Port}";
     /// <summary>The login user, or null when ~/.ssh/config or the current user decides.</summary>
     public string? User => Connection.User;
     /// <summary>Roles (groups) this host belongs to.</summary>

@@ -4,7 +4,8 @@ namespace Provisioning.Core.Testbeds;
 
 /// <summary>
 /// A named set of agent machines with their roles, the transport that reaches them and a state folder
-/// (journal, keys, control sockets). Build one with <see cref="TestbedLoader"/> or <see cref="LocalProvider"/>.
+/// (journal, keys, control sockets). Providers build them (<see cref="TestbedLoader"/> for YAML files,
+/// <see cref="Local.LocalProvider"/>), and each provider chooses the transport: the model never builds one.
 /// </summary>
 public sealed class Testbed : IAsyncDisposable
 {
@@ -18,9 +19,9 @@ public sealed class Testbed : IAsyncDisposable
         string stateDirectory,
         IReadOnlyList<AgentMachine> machines,
         IReadOnlyDictionary<string, IReadOnlyList<string>> roles,
+        ISshTransport transport,
         string? sourcePath = null,
-        ITestbedLifetime? lifetime = null,
-        ISshTransport? transport = null)
+        ITestbedLifetime? lifetime = null)
     {
         Name = name;
         Provider = provider;
@@ -31,10 +32,10 @@ public sealed class Testbed : IAsyncDisposable
         _lifetime = lifetime;
         Id = Guid.NewGuid().ToString("N")[..12];
         foreach (var m in machines) m.Testbed = this;
-        Transport = transport ?? new OpenSshTransport(new OpenSshOptions { ControlDirectory = OpenSshOptions.DefaultControlDirectory(Id) });
+        Transport = transport ?? throw new ArgumentNullException(nameof(transport));
     }
 
-    /// <summary>Short unique id of this loaded testbed (names its control-socket folder).</summary>
+    /// <summary>Short unique id of this loaded testbed.</summary>
     public string Id { get; }
     /// <summary>The testbed's name (YAML <c>name</c>, or a generated one).</summary>
     public string Name { get; }

@@ -1,5 +1,6 @@
 using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds.Yaml;
+using Provisioning.Core.Transport;
 
 namespace Provisioning.Core.Testbeds;
 
@@ -110,8 +111,18 @@ public static class TestbedLoader
 
         // Last, once everything is valid: a bad file leaves nothing behind.
         CreateStateDirectory(stateDirectory);
-        return new Testbed(name, "Static", stateDirectory, machines, roleMap, sourcePath: sourcePath);
+        return new Testbed(name, ProviderName, stateDirectory, machines, roleMap, NewTransport(), sourcePath: sourcePath);
     }
+
+    /// <summary>The <see cref="Testbed.Provider"/> value of testbeds loaded from a file.</summary>
+    public const string ProviderName = "Static";
+
+    /// <summary>
+    /// The transport of a testbed from a file: the system OpenSSH client with the user's ~/.ssh/config, and master
+    /// sockets in a short folder of the testbed's own under /tmp.
+    /// </summary>
+    public static ISshTransport NewTransport() =>
+        new OpenSshTransport(new OpenSshOptions { ControlDirectory = OpenSshOptions.DefaultControlDirectory(Guid.NewGuid().ToString("N")[..12]) });
 
     /// <summary>Defaults first, then the host's own values over them; every machine gets its own deep copy.</summary>
     private static VariableDictionary MergeVariables(VariableDictionary defaults, VariableDictionary host)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using Provisioning.Core.Commands;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Execution;
 using Provisioning.Core.Journal;
@@ -18,9 +17,6 @@ namespace Provisioning.Core.Transfer;
 /// </summary>
 public sealed class AgentFileFetcher
 {
-    /// <summary>The journal step name of a fetched file.</summary>
-    public const string StepName = "fetch";
-
     private readonly TemplateRenderer _renderer;
 
     /// <summary>Creates a fetcher with the given template renderer.</summary>
@@ -39,6 +35,9 @@ public sealed class AgentFileFetcher
         }).ToArray();
     }
 
+    /// <summary>The per-host operation for <paramref name="spec"/>, for the cmdlet lifecycle.</summary>
+    public HostOperation<ExperimentResult> Operation(FileFetchSpec spec) => new FetchOperation(this, spec);
+
     /// <summary>
     /// Fetches from every machine and streams one <see cref="ExperimentResult"/> per host and file, a host's
     /// results together as soon as it finishes. A host whose pattern matches nothing, that is unreachable, or
@@ -49,53 +48,78 @@ public sealed class AgentFileFetcher
         IReadOnlyList<AgentMachine> machines,
         FileFetchSpec spec,
         IRunRecorder? recorder,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        HostOperationRunner.Run(machines, Operation(spec), _ => recorder, cancellationToken).Flatten();
+
+    /// <summary>The fetch's per-host work; the destination folder and each host's own folder are settled once in Prepare.</summary>
+    private sealed class FetchOperation : HostOperation<ExperimentResult>
     {
-        Validate(spec);
-        var root = Path.GetFullPath(spec.Destination);
-        try
+        private readonly AgentFileFetcher _fetcher;
+        private readonly FileFetchSpec _spec;
+        private Dictionary<AgentMachine, (string? Folder, HostError? Error)>? _folders;
+
+        public FetchOperation(AgentFileFetcher fetcher, FileFetchSpec spec)
         {
-            Directory.CreateDirectory(root);
+            Validate(spec);
+            _fetcher = fetcher;
+            _spec = spec;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+
+        public override int ThrottleLimit => _spec.ThrottleLimit;
+
+        public override IReadOnlyList<HostPlan> Plan(IReadOnlyList<AgentMachine> machines) =>
+            _fetcher.Plan(machines, _spec).Select(plan => new HostPlan(plan.Machine, plan.Error is null
+                ? $"Fetch '{plan.RemotePath}' into '{plan.LocalFolder}'"
+                : $"Fetch '{plan.RemotePath ?? _spec.Path}' (refused: {plan.Error.Message})", plan.Error)).ToArray();
+
+        public override void Prepare(IReadOnlyList<AgentMachine> machines)
         {
-            throw new ProvisioningException(TransferFailure.ClassifyLocal(ex), $"Cannot create the destination folder '{root}': {ex.Message}", root, ex);
-        }
-        var folders = HostFolders(machines, root);
-        var perHost = FanOut.Run<IReadOnlyList<ExperimentResult>>(
-            machines,
-            spec.ThrottleLimit,
-            async (machine, ct) =>
+            var root = Path.GetFullPath(_spec.Destination);
+            try
             {
-                var results = await FetchFromHostAsync(machine, spec, folders[machine], ct).ConfigureAwait(false);
-                return Journal(results, recorder);
-            },
-            (machine, ex) => Journal(new[] { Fault(machine, spec, ex) }, recorder),
-            cancellationToken);
-        return FlattenedChannel.Flatten(perHost);
+                Directory.CreateDirectory(root);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ProvisioningException(TransferFailure.ClassifyLocal(ex), $"Cannot create the destination folder '{root}': {ex.Message}", root, ex);
+            }
+            _folders = HostFolders(machines, root);
+        }
+
+        public override Task<IReadOnlyList<ExperimentResult>> RunAsync(AgentMachine machine, ISshTransport transport, CancellationToken cancellationToken) =>
+            _fetcher.FetchFromHostAsync(machine, transport, _spec,
+                (_folders ?? throw new InvalidOperationException("Prepare was not called."))[machine], cancellationToken);
+
+        public override ExperimentResult Failure(AgentMachine machine, HostStatus status, HostError error, DateTimeOffset started) =>
+            FailedResult(machine, _spec.Path, status, error, started, TimeSpan.Zero);
+
+        public override JournalEntry Journal(ExperimentResult r) => new()
+        {
+            Kind = StepKinds.Fetch,
+            Detail = r.LocalPath is null ? r.RemotePath : $"{r.RemotePath} -> {r.LocalPath}",
+            Artifact = r.Succeeded && r.LocalPath is not null
+                ? new ArtifactRecord { RunId = r.RunId ?? 0, Name = r.Machine.Name, RemotePath = r.RemotePath, LocalPath = r.LocalPath, Length = r.Length, Sha256 = r.Sha256 }
+                : null,
+        };
     }
 
     private async Task<IReadOnlyList<ExperimentResult>> FetchFromHostAsync(
-        AgentMachine machine, FileFetchSpec spec, (string? Folder, HostError? Error) hostFolder, CancellationToken ct)
+        AgentMachine machine, ISshTransport transport, FileFetchSpec spec, (string? Folder, HostError? Error) hostFolder, CancellationToken ct)
     {
         var started = DateTimeOffset.Now;
         var clock = Stopwatch.StartNew();
         var (remote, renderError) = RenderPath(machine, spec);
         if (hostFolder.Error is { } folderError)
-            return new[] { HostFailure(machine, remote ?? spec.Path, HostStatus.Failed, folderError, started, clock.Elapsed) };
+            return new[] { FailedResult(machine, remote ?? spec.Path, HostStatus.Failed, folderError, started, clock.Elapsed) };
         if (remote is null)
         {
-            var status = renderError!.Kind is ErrorKind.TemplateSyntax or ErrorKind.TemplateVariableUndefined ? HostStatus.TemplateError : HostStatus.Failed;
-            return new[] { HostFailure(machine, spec.Path, status, renderError, started, clock.Elapsed) };
+            return new[] { FailedResult(machine, spec.Path, HostFailure.StatusOf(renderError!.Kind), renderError, started, clock.Elapsed) };
         }
-        var transport = machine.Testbed?.Transport
-            ?? throw new ProvisioningException(ErrorKind.TestbedNotFound, $"Machine '{machine.Name}' does not belong to a testbed.", machine);
 
         var reader = new FetchStreamReader(hostFolder.Folder!, machine.Name);
         var execution = await transport.ExecuteAsync(machine, new RemoteExecutionRequest
         {
             Command = TransferScripts.Pack(remote),
-            Delivery = CommandDelivery.Argument,
             ReadOutput = reader.ReadAsync,
             Timeout = spec.Timeout,
             Sudo = spec.Sudo,
@@ -143,12 +167,12 @@ public sealed class AgentFileFetcher
         {
             if (missing.Length == 0)
             {
-                results.Add(HostFailure(machine, remote, hostStatus, hostError, started, clock.Elapsed));
+                results.Add(FailedResult(machine, remote, hostStatus, hostError, started, clock.Elapsed));
             }
             else
             {
                 foreach (var path in missing)
-                    results.Add(HostFailure(machine, path, hostStatus == HostStatus.Succeeded ? HostStatus.Failed : hostStatus, hostError, started, clock.Elapsed));
+                    results.Add(FailedResult(machine, path, hostStatus == HostStatus.Succeeded ? HostStatus.Failed : hostStatus, hostError, started, clock.Elapsed));
             }
         }
         return results;
@@ -208,7 +232,7 @@ public sealed class AgentFileFetcher
         return (rendered, null);
     }
 
-    private static ExperimentResult HostFailure(AgentMachine machine, string remote, HostStatus status, HostError error, DateTimeOffset started, TimeSpan duration) => new()
+    private static ExperimentResult FailedResult(AgentMachine machine, string remote, HostStatus status, HostError error, DateTimeOffset started, TimeSpan duration) => new()
     {
         Machine = machine,
         RemotePath = remote,
@@ -217,53 +241,6 @@ public sealed class AgentFileFetcher
         StartTime = started,
         Duration = duration,
     };
-
-    private static ExperimentResult Fault(AgentMachine machine, FileFetchSpec spec, Exception ex)
-    {
-        var error = HostError.FromException(machine.Name, ex);
-        return new ExperimentResult
-        {
-            Machine = machine,
-            RemotePath = spec.Path,
-            Status = error.Kind == ErrorKind.Cancelled ? HostStatus.Cancelled : HostStatus.Failed,
-            Error = error,
-            StartTime = DateTimeOffset.Now,
-        };
-    }
-
-    private static IReadOnlyList<ExperimentResult> Journal(IReadOnlyList<ExperimentResult> results, IRunRecorder? recorder)
-    {
-        if (recorder is null) return results;
-        var stamped = results.Select(r => r with { RunId = recorder.RunId, JournalPath = recorder.JournalPath }).ToArray();
-        foreach (var r in stamped)
-        {
-            recorder.RecordStep(new StepRecord
-            {
-                RunId = recorder.RunId,
-                Name = r.Machine.Name,
-                Address = r.Machine.Address,
-                Step = StepName,
-                Detail = r.LocalPath is null ? r.RemotePath : $"{r.RemotePath} -> {r.LocalPath}",
-                StartTime = r.StartTime,
-                Duration = r.Duration,
-                Status = r.Status.ToString(),
-                Error = r.Error?.Message,
-            });
-            if (r.Succeeded && r.LocalPath is not null)
-            {
-                recorder.RecordArtifact(new ArtifactRecord
-                {
-                    RunId = recorder.RunId,
-                    Name = r.Machine.Name,
-                    RemotePath = r.RemotePath,
-                    LocalPath = r.LocalPath,
-                    Length = r.Length,
-                    Sha256 = r.Sha256,
-                });
-            }
-        }
-        return stamped;
-    }
 
     private static void Validate(FileFetchSpec spec)
     {

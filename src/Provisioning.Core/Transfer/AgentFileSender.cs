@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
-using Provisioning.Core.Commands;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Execution;
 using Provisioning.Core.Journal;
@@ -20,9 +19,6 @@ namespace Provisioning.Core.Transfer;
 /// </summary>
 public sealed class AgentFileSender
 {
-    /// <summary>The journal step name of a sent file.</summary>
-    public const string StepName = "send";
-
     private static readonly TimeSpan SweepTimeout = TimeSpan.FromSeconds(10);
     private readonly TemplateRenderer _renderer;
 
@@ -57,49 +53,82 @@ public sealed class AgentFileSender
         return plans;
     }
 
+    /// <summary>The per-host operation for <paramref name="spec"/>, for the cmdlet lifecycle.</summary>
+    public HostOperation<FileSendResult> Operation(FileSendSpec spec) => new SendOperation(this, spec);
+
     /// <summary>
     /// Sends the files to every machine and streams one <see cref="FileSendResult"/> per host and file, a host's
     /// results together as soon as it finishes. The local path is resolved first: when it names nothing, this
     /// throws <see cref="ProvisioningException"/> (<see cref="ErrorKind.LocalPathNotFound"/>) and no host is
-    /// contacted. Every other failure is a result with an <see cref="FileSendResult.Error"/>.
+    /// contacted. Every other failure is a result with an error.
     /// </summary>
     public ChannelReader<FileSendResult> Run(
         IReadOnlyList<AgentMachine> machines,
         FileSendSpec spec,
         IRunRecorder? recorder,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        HostOperationRunner.Run(machines, Operation(spec), _ => recorder, cancellationToken).Flatten();
+
+    /// <summary>Send-AgentFile's per-host work: the shared parts (the local files, their hashes) are resolved once in Prepare.</summary>
+    private sealed class SendOperation : HostOperation<FileSendResult>
     {
-        Validate(spec);
-        var sources = LocalSourceSet.Resolve(spec.Path);
-        // Hash while the first connections open; every host shares the result.
-        if (!spec.Template)
-            foreach (var file in sources.Files) _ = file.Sha256Async();
-        var perHost = FanOut.Run<IReadOnlyList<FileSendResult>>(
-            machines,
-            spec.ThrottleLimit,
-            async (machine, ct) =>
+        private readonly AgentFileSender _sender;
+        private readonly FileSendSpec _spec;
+        private LocalSourceSet? _sources;
+
+        public SendOperation(AgentFileSender sender, FileSendSpec spec)
+        {
+            Validate(spec);
+            _sender = sender;
+            _spec = spec;
+        }
+
+        public override int ThrottleLimit => _spec.ThrottleLimit;
+
+        public override IReadOnlyList<HostPlan> Plan(IReadOnlyList<AgentMachine> machines) =>
+            _sender.Plan(machines, _spec).GroupBy(p => p.Machine).Select(group =>
             {
-                var results = await SendToHostAsync(machine, spec, sources, ct).ConfigureAwait(false);
-                return Journal(results, recorder);
-            },
-            (machine, ex) => Journal(new[] { Fault(machine, spec, ex) }, recorder),
-            cancellationToken);
-        return FlattenedChannel.Flatten(perHost);
+                var list = group.ToList();
+                var action = list[0].Destination is null
+                    ? $"Send '{_spec.Path}' (cannot render the destination: {list[0].Error?.Message})"
+                    : list.Count == 1
+                        ? $"Send '{list[0].Source}' to '{list[0].Destination}'"
+                        : $"Send {list.Count} files from '{_spec.Path}' to '{_spec.Destination}':{Environment.NewLine}  " +
+                          string.Join(Environment.NewLine + "  ", list.Select(p => p.Destination));
+                return new HostPlan(group.Key, action, list[0].Error);
+            }).ToArray();
+
+        public override void Prepare(IReadOnlyList<AgentMachine> machines)
+        {
+            _sources = LocalSourceSet.Resolve(_spec.Path);
+            // Hash while the first connections open; every host shares the result.
+            if (!_spec.Template)
+                foreach (var file in _sources.Files) _ = file.Sha256Async();
+        }
+
+        public override Task<IReadOnlyList<FileSendResult>> RunAsync(AgentMachine machine, ISshTransport transport, CancellationToken cancellationToken) =>
+            _sender.SendToHostAsync(machine, transport, _spec, _sources ?? throw new InvalidOperationException("Prepare was not called."), cancellationToken);
+
+        public override FileSendResult Failure(AgentMachine machine, HostStatus status, HostError error, DateTimeOffset started) =>
+            FileFailure(machine, _spec.Path, _spec.Destination, status, error, started, TimeSpan.Zero);
+
+        public override JournalEntry Journal(FileSendResult r) => new()
+        {
+            Kind = StepKinds.Send,
+            Detail = $"{r.Source} -> {r.Destination}{(r.Succeeded ? r.Changed ? " (changed)" : " (unchanged)" : "")}",
+        };
     }
 
     private async Task<IReadOnlyList<FileSendResult>> SendToHostAsync(
-        AgentMachine machine, FileSendSpec spec, LocalSourceSet sources, CancellationToken ct)
+        AgentMachine machine, ISshTransport transport, FileSendSpec spec, LocalSourceSet sources, CancellationToken ct)
     {
         var started = DateTimeOffset.Now;
         var clock = Stopwatch.StartNew();
         var (destination, renderError) = RenderDestination(machine, spec);
         if (destination is null)
         {
-            var status = renderError!.Kind is ErrorKind.TemplateSyntax or ErrorKind.TemplateVariableUndefined ? HostStatus.TemplateError : HostStatus.Failed;
-            return new[] { FileFailure(machine, spec.Path, spec.Destination, status, renderError, started, clock.Elapsed) };
+            return new[] { FileFailure(machine, spec.Path, spec.Destination, HostFailure.StatusOf(renderError!.Kind), renderError, started, clock.Elapsed) };
         }
-        var transport = machine.Testbed?.Transport
-            ?? throw new ProvisioningException(ErrorKind.TestbedNotFound, $"Machine '{machine.Name}' does not belong to a testbed.", machine);
 
         // Content and hash of every file for this host (templates render per host; plain files share one hash).
         var items = new List<HostItem>(sources.Files.Count);
@@ -138,7 +167,6 @@ public sealed class AgentFileSender
         var probeRun = await transport.ExecuteAsync(machine, new RemoteExecutionRequest
         {
             Command = TransferScripts.Probe(destination),
-            Delivery = CommandDelivery.Argument,
             WriteInput = (stdin, token) => stdin.WriteAsync(Encoding.UTF8.GetBytes(string.Concat(names.Select(n => n + "\0"))), token).AsTask(),
             Timeout = spec.Timeout,
             Sudo = spec.Sudo,
@@ -207,7 +235,6 @@ public sealed class AgentFileSender
         var upload = await transport.ExecuteAsync(machine, new RemoteExecutionRequest
         {
             Command = TransferScripts.Receive(root, nonce, exactMode: spec.Mode is not null),
-            Delivery = CommandDelivery.Argument,
             WriteInput = archive.WriteAsync,
             Timeout = spec.Timeout,
             Sudo = spec.Sudo,
@@ -254,7 +281,6 @@ public sealed class AgentFileSender
             await transport.ExecuteAsync(machine, new RemoteExecutionRequest
             {
                 Command = TransferScripts.Sweep(root),
-                Delivery = CommandDelivery.Argument,
                 WriteInput = (stdin, token) => stdin.WriteAsync(names, token).AsTask(),
                 Timeout = SweepTimeout,
                 Sudo = sudo,
@@ -312,42 +338,6 @@ public sealed class AgentFileSender
         StartTime = started,
         Duration = duration,
     };
-
-    private static FileSendResult Fault(AgentMachine machine, FileSendSpec spec, Exception ex)
-    {
-        var error = HostError.FromException(machine.Name, ex);
-        return new FileSendResult
-        {
-            Machine = machine,
-            Source = spec.Path,
-            Destination = spec.Destination,
-            Status = error.Kind == ErrorKind.Cancelled ? HostStatus.Cancelled : HostStatus.Failed,
-            Error = error,
-            StartTime = DateTimeOffset.Now,
-        };
-    }
-
-    private static IReadOnlyList<FileSendResult> Journal(IReadOnlyList<FileSendResult> results, IRunRecorder? recorder)
-    {
-        if (recorder is null) return results;
-        var stamped = results.Select(r => r with { RunId = recorder.RunId, JournalPath = recorder.JournalPath }).ToArray();
-        foreach (var r in stamped)
-        {
-            recorder.RecordStep(new StepRecord
-            {
-                RunId = recorder.RunId,
-                Name = r.Machine.Name,
-                Address = r.Machine.Address,
-                Step = StepName,
-                Detail = $"{r.Source} -> {r.Destination}{(r.Succeeded ? r.Changed ? " (changed)" : " (unchanged)" : "")}",
-                StartTime = r.StartTime,
-                Duration = r.Duration,
-                Status = r.Status.ToString(),
-                Error = r.Error?.Message,
-            });
-        }
-        return stamped;
-    }
 
     private static void Validate(FileSendSpec spec)
     {

@@ -1,4 +1,4 @@
-using Provisioning.Core.Commands;
+using Provisioning.Core.Execution;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Transport;
@@ -41,36 +41,13 @@ internal static class TransferFailure
     }
 
     /// <summary>
-    /// The status and error of a remote transfer step that did not exit 0 (or null when it did).
+    /// The status and error of a remote transfer step (null error when it exited 0), by the one mapping every
+    /// operation uses; a non-zero exit is explained from the host's stderr (disk full, permission denied...).
     /// <paramref name="what"/> says what was being done, for the message.
     /// </summary>
-    public static (HostStatus Status, HostError? Error) FromExecution(AgentMachine machine, RemoteExecution e, string what, TimeSpan? timeout)
-    {
-        return e.Outcome switch
-        {
-            ExecutionOutcome.Exited when e.ExitCode == 0 => (HostStatus.Succeeded, null),
-            // The transfer scripts never exit 255 themselves: after the remote side started, that status is ssh
-            // reporting that the connection (or its master) went away, often without a word on stderr.
-            ExecutionOutcome.Exited when e.ExitCode == 255 => (HostStatus.Unreachable, new HostError(ErrorKind.ConnectionLost,
-                $"{machine.Name}: connection lost during {what}{Said(e.Stderr)}")),
-            ExecutionOutcome.Exited => (HostStatus.Failed, new HostError(Classify(e.Stderr),
-                $"{machine.Name}: {what} failed: {Explain(e.Stderr, e.ExitCode)}")),
-            ExecutionOutcome.TimedOut => (HostStatus.TimedOut, new HostError(ErrorKind.CommandTimedOut,
-                $"{machine.Name}: {what} timed out after {timeout?.TotalSeconds:0.###} s and was stopped.")),
-            ExecutionOutcome.Cancelled => (HostStatus.Cancelled, new HostError(ErrorKind.Cancelled,
-                $"{machine.Name}: {what} was cancelled.")),
-            ExecutionOutcome.ConnectionLost => (HostStatus.Unreachable, new HostError(ErrorKind.ConnectionLost,
-                $"{machine.Name}: connection lost during {what}: {e.FailureMessage ?? e.Stderr.Trim()}")),
-            _ => (HostStatus.Unreachable, new HostError(e.FailureKind ?? ErrorKind.HostUnreachable,
-                $"{machine.Name} ({machine.Address}:{machine.Port}) is unreachable: {e.FailureMessage ?? e.Stderr.Trim()}")),
-        };
-    }
-
-    private static string Said(string stderr)
-    {
-        var text = stderr.Trim();
-        return text.Length == 0 ? " (ssh exited with status 255)." : $": {Explain(text, 255)}";
-    }
+    public static (HostStatus Status, HostError? Error) FromExecution(AgentMachine machine, RemoteExecution e, string what, TimeSpan? timeout) =>
+        HostFailure.FromExecution(machine, e, what, timeout, failed =>
+            new HostError(Classify(failed.Stderr), $"{machine.Name}: {what} failed: {Explain(failed.Stderr, failed.ExitCode)}"));
 
     /// <summary>The last few meaningful lines of a remote stderr, for a message.</summary>
     public static string Explain(string stderr, int? exitCode)

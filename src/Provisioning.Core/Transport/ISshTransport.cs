@@ -3,8 +3,8 @@ using Provisioning.Core.Testbeds;
 namespace Provisioning.Core.Transport;
 
 /// <summary>
-/// Runs shell commands on a machine. The only implementation today drives the system OpenSSH client;
-/// the interface keeps another one (an in-process SSH library) possible later.
+/// Runs shell commands on a machine. A testbed's provider chooses the implementation (today the system OpenSSH
+/// client); nothing here is specific to one, so another (an in-process SSH library) can be added beside it.
 /// </summary>
 public interface ISshTransport : IAsyncDisposable
 {
@@ -21,26 +21,17 @@ public interface ISshTransport : IAsyncDisposable
     /// </summary>
     Task<RemoteExecution> ExecuteAsync(AgentMachine machine, RemoteExecutionRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Closes the machine's master connection, if any.</summary>
+    /// <summary>
+    /// The TCP port the transport connects to for <paramref name="machine"/>: the testbed's port, or when the testbed
+    /// leaves it unset, the one the client configuration decides (for OpenSSH, <c>~/.ssh/config</c> through <c>ssh -G</c>).
+    /// </summary>
+    int EffectivePort(AgentMachine machine);
+
+    /// <summary>Closes the machine's connection, if any.</summary>
     Task CloseAsync(AgentMachine machine, CancellationToken cancellationToken);
 
     /// <summary>Closes every master connection this transport opened.</summary>
     Task CloseAllAsync(CancellationToken cancellationToken);
-}
-
-/// <summary>How the command text reaches the remote shell.</summary>
-public enum CommandDelivery
-{
-    /// <summary>
-    /// The command is written to the remote shell's standard input and evaluated there, so it never shows
-    /// in a process list (Ansible's pipelining). Its own standard input is empty.
-    /// </summary>
-    Stdin = 0,
-    /// <summary>
-    /// The command goes on the ssh command line, and <see cref="RemoteExecutionRequest.WriteInput"/> feeds its
-    /// standard input. Use only for fixed, secret-free commands (file transfers).
-    /// </summary>
-    Argument = 1,
 }
 
 /// <summary>One command to run on one host.</summary>
@@ -48,9 +39,12 @@ public sealed class RemoteExecutionRequest
 {
     /// <summary>POSIX shell text to run.</summary>
     public required string Command { get; init; }
-    /// <summary>How the command text is sent.</summary>
-    public CommandDelivery Delivery { get; init; } = CommandDelivery.Stdin;
-    /// <summary>With <see cref="CommandDelivery.Argument"/>: writes the command's standard input (then it is closed).</summary>
+    /// <summary>
+    /// Writes the command's standard input (then it is closed). Without it, the command's standard input is empty
+    /// and the transport keeps the command text out of every process list (OpenSSH sends it on the remote shell's
+    /// stdin). With it, the command must be fixed and secret-free (file transfers), since it may travel in the
+    /// open (OpenSSH puts it on the ssh command line).
+    /// </summary>
     public Func<Stream, CancellationToken, Task>? WriteInput { get; init; }
     /// <summary>When set, consumes the raw standard output (downloads); <see cref="RemoteExecution.Stdout"/> is then empty.</summary>
     public Func<Stream, CancellationToken, Task>? ReadOutput { get; init; }

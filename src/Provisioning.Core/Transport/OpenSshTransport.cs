@@ -20,6 +20,7 @@ public sealed class OpenSshTransport : ISshTransport
     private static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(5);
     private readonly OpenSshOptions _options;
     private readonly ConcurrentDictionary<string, AgentMachine> _contacted = new();
+    private readonly ConcurrentDictionary<string, int> _configuredPorts = new();
     private int _controlDirectoryReady;
 
     /// <summary>Creates a transport; no process starts until the first call.</summary>
@@ -31,7 +32,7 @@ public sealed class OpenSshTransport : ISshTransport
     /// <inheritdoc />
     public async Task<ConnectionCheck> ConnectAsync(AgentMachine machine, CancellationToken cancellationToken)
     {
-        var probe = new RemoteExecutionRequest { Command = "exit 0", Delivery = CommandDelivery.Argument, Timeout = _options.ConnectTimeout + TimeSpan.FromSeconds(5) };
+        var probe = new RemoteExecutionRequest { Command = "exit 0", Timeout = _options.ConnectTimeout + TimeSpan.FromSeconds(5) };
         var first = await ExecuteAsync(machine, probe, cancellationToken).ConfigureAwait(false);
         if (first.Outcome != ExecutionOutcome.Exited)
         {
@@ -163,6 +164,48 @@ public sealed class OpenSshTransport : ISshTransport
         {
             TryKill(process);
             return false;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// An unset port is read once per machine from <c>ssh -G</c> with the machine's own options, so <c>{{ port }}</c>
+    /// renders what ssh will really use (a <c>Port</c> in ~/.ssh/config); 22 when ssh cannot say.
+    /// </remarks>
+    public int EffectivePort(AgentMachine machine)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        if (machine.Connection.Port is { } port) return port;
+        return _configuredPorts.GetOrAdd(ControlPath(machine), _ => ConfiguredPort(machine));
+    }
+
+    private int ConfiguredPort(AgentMachine machine)
+    {
+        const int defaultPort = 22;
+        var startInfo = NewStartInfo(BaseArguments(machine, master: false));
+        startInfo.ArgumentList.Add("-G");
+        startInfo.ArgumentList.Add("--");
+        startInfo.ArgumentList.Add(machine.Address);
+        using var process = new Process { StartInfo = startInfo };
+        try
+        {
+            process.Start();
+            process.StandardInput.Close();
+            var output = process.StandardOutput.ReadToEndAsync();
+            _ = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(KillGrace) || !output.Wait(KillGrace)) { TryKill(process); return defaultPort; }
+            foreach (var line in output.Result.Split('\n'))
+            {
+                if (line.StartsWith("port ", StringComparison.Ordinal) &&
+                    int.TryParse(line.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var configured))
+                    return configured;
+            }
+            return defaultPort;
+        }
+        catch (Exception ex) when (ex is Win32Exception or InvalidOperationException)
+        {
+            // No ssh client: nothing else can decide the port either.
+            return defaultPort;
         }
     }
 
@@ -321,13 +364,13 @@ public sealed class OpenSshTransport : ISshTransport
         var stdin = process.StandardInput.BaseStream;
         try
         {
-            if (request.Delivery == CommandDelivery.Stdin)
-            {
-                await stdin.WriteAsync(Encoding.UTF8.GetBytes(request.Command), cancellationToken).ConfigureAwait(false);
-            }
-            else if (request.WriteInput is { } write)
+            if (request.WriteInput is { } write)
             {
                 await write(stdin, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await stdin.WriteAsync(Encoding.UTF8.GetBytes(request.Command), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (IOException)
@@ -363,7 +406,6 @@ public sealed class OpenSshTransport : ISshTransport
                 await ExecuteAsync(machine, new RemoteExecutionRequest
                 {
                     Command = RemoteScript.KillGroup(remotePid),
-                    Delivery = CommandDelivery.Argument,
                     WorkDir = "/",
                 }, grace.Token).ConfigureAwait(false);
             }

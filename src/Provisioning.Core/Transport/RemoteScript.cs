@@ -21,7 +21,7 @@ internal static class RemoteScript
 
     public static string Build(RemoteExecutionRequest request, string? workDir)
     {
-        var body = request.Delivery == CommandDelivery.Stdin
+        var body = request.WriteInput is null
             ? ReadStdinAndEval
             : request.Command;
         var parts = new List<string> { $"echo \"{PidMarker}$$\" >&2" };

@@ -2,13 +2,11 @@ using System.Collections;
 using System.Management.Automation;
 using Provisioning.Binding;
 using Provisioning.Completion;
-using Provisioning.Core.Commands;
-using Provisioning.Core.Errors;
 using Provisioning.Core.Execution;
-using Provisioning.Core.Journal;
+using Provisioning.Core.RemoteCommands;
+using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
 using Provisioning.Errors;
-using Provisioning.Journal;
 using Provisioning.Pipeline;
 
 namespace Provisioning.Commands;
@@ -18,12 +16,10 @@ namespace Provisioning.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "RemoteCommand", DefaultParameterSetName = CommandSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(RemoteCommandResult))]
-public sealed class InvokeRemoteCommandCommand : AgentCmdlet
+public sealed class InvokeRemoteCommandCommand : HostOperationCmdlet
 {
     private const string CommandSet = "Command";
     private const string ScriptSet = "Script";
-
-    private readonly List<AgentMachine> _machines = [];
 
     /// <summary>The command template (POSIX shell) run on each host, with <c>{{ }}</c> placeholders.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = CommandSet)]
@@ -63,55 +59,17 @@ public sealed class InvokeRemoteCommandCommand : AgentCmdlet
     public SwitchParameter Sudo { get; set; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
-    {
-        CollectMachines(InputObject, _machines);
-    }
+    protected override void ProcessRecord() => Collect(InputObject);
 
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        if (_machines.Count == 0)
+        if (CollectedMachines.Count == 0)
         {
             WriteVerbose("No agent machine was given; nothing to run.");
             return;
         }
-        var spec = BuildSpec();
-        var runner = new RemoteCommandRunner();
-
-        // -WhatIf / -Confirm: show each host its own rendered command; run only the hosts approved.
-        var approved = new List<AgentMachine>();
-        foreach (var plan in InvokeEngine(() => runner.Plan(_machines, spec)))
-        {
-            var action = plan.Command is null
-                ? $"Run (template error: {plan.Error?.Message})"
-                : spec.Script is null ? $"Run: {plan.Command}" : $"Run script {spec.ScriptName}:{Environment.NewLine}{plan.Command}";
-            if (ShouldProcess($"{plan.Machine.Name} ({plan.Machine.Address}:{plan.Machine.Port})", action))
-                approved.Add(plan.Machine);
-        }
-        if (approved.Count == 0) return;
-
-        var testbed = approved[0].Testbed;
-        if (approved.Any(m => m.Testbed != testbed))
-            WriteVerbose($"The machines come from several testbeds; the run is journaled in testbed '{testbed?.Name}'.");
-        var recording = testbed is null ? null : BeginRecording(testbed, approved);
-        var status = RunStatus.Interrupted;
-        try
-        {
-            var anyFailed = false;
-            var results = InvokeEngine(() => runner.Run(approved, spec, recording?.Recorder, StopToken));
-            WriteStream(results, approved.Count, "Invoke-RemoteCommand", result =>
-            {
-                anyFailed |= !result.Succeeded;
-                WriteObject(result);
-                if (result.Error is not null) WriteHostError(result.Error, result.Machine);
-            });
-            status = anyFailed ? RunStatus.Failed : RunStatus.Succeeded;
-        }
-        finally
-        {
-            if (recording is not null) CompleteRecording(recording, status);
-        }
+        HostOperationLifecycle.Run(this, new RemoteCommandRunner().Operation(BuildSpec()), journal: true);
     }
 
     private RemoteCommandSpec BuildSpec()

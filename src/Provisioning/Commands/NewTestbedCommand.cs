@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using Provisioning.Core.Testbeds;
+using Provisioning.Core.Testbeds.Local;
 using Provisioning.Errors;
 using Provisioning.Pipeline;
 using Provisioning.Session;

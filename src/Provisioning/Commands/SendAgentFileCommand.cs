@@ -1,10 +1,8 @@
 using System.Collections;
-using System.Globalization;
 using System.Management.Automation;
 using Provisioning.Binding;
 using Provisioning.Completion;
 using Provisioning.Core.Execution;
-using Provisioning.Core.Journal;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Transfer;
 using Provisioning.Pipeline;
@@ -16,10 +14,8 @@ namespace Provisioning.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Send, "AgentFile", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(FileSendResult))]
-public sealed class SendAgentFileCommand : AgentCmdlet
+public sealed class SendAgentFileCommand : HostOperationCmdlet
 {
-    private readonly List<AgentMachine> _machines = [];
-
     /// <summary>A local file, a directory (its files, keeping their relative paths) or a glob (<c>*</c>, <c>**</c>).</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [SupportsWildcards]
@@ -68,16 +64,11 @@ public sealed class SendAgentFileCommand : AgentCmdlet
     public SwitchParameter Sudo { get; set; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord() => CollectMachines(InputObject, _machines);
+    protected override void ProcessRecord() => Collect(InputObject);
 
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        if (_machines.Count == 0)
-        {
-            WriteVerbose("No agent machine was given; nothing to send.");
-            return;
-        }
         var spec = new FileSendSpec
         {
             Path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path),
@@ -89,45 +80,6 @@ public sealed class SendAgentFileCommand : AgentCmdlet
             Timeout = MyInvocation.BoundParameters.ContainsKey(nameof(TimeoutSec)) ? TimeSpan.FromSeconds(TimeoutSec) : null,
             Sudo = Sudo,
         };
-        var sender = new AgentFileSender();
-
-        // -WhatIf / -Confirm per machine, with the destinations rendered for it. A missing local path stops here.
-        var approved = new List<AgentMachine>();
-        var expected = 0;
-        foreach (var plans in InvokeEngine(() => sender.Plan(_machines, spec), spec.Path).GroupBy(p => p.Machine))
-        {
-            var machine = plans.Key;
-            var list = plans.ToList();
-            var action = list[0].Destination is null
-                ? $"Send '{spec.Path}' (cannot render the destination: {list[0].Error?.Message})"
-                : list.Count == 1
-                    ? $"Send '{list[0].Source}' to '{list[0].Destination}'"
-                    : $"Send {list.Count} files from '{spec.Path}' to '{Destination}':{Environment.NewLine}  " +
-                      string.Join(Environment.NewLine + "  ", list.Select(p => p.Destination));
-            if (!ShouldProcess($"{machine.Name} ({machine.Address}:{machine.Port})", action)) continue;
-            approved.Add(machine);
-            expected += list.Count;
-        }
-        if (approved.Count == 0) return;
-
-        var testbed = approved[0].Testbed;
-        var recording = testbed is null ? null : BeginRecording(testbed, approved);
-        var status = RunStatus.Interrupted;
-        try
-        {
-            var anyFailed = false;
-            var results = InvokeEngine(() => sender.Run(approved, spec, recording?.Recorder, StopToken), spec.Path);
-            WriteStream(results, expected, string.Format(CultureInfo.InvariantCulture, "Send-AgentFile {0}", Destination), result =>
-            {
-                anyFailed |= !result.Succeeded;
-                WriteObject(result);
-                if (result.Error is not null) WriteHostError(result.Error, result.Machine);
-            });
-            status = anyFailed ? RunStatus.Failed : RunStatus.Succeeded;
-        }
-        finally
-        {
-            if (recording is not null) CompleteRecording(recording, status);
-        }
+        HostOperationLifecycle.Run(this, new AgentFileSender().Operation(spec), journal: true, spec.Path);
     }
 }

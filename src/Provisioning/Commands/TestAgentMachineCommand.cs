@@ -13,12 +13,10 @@ namespace Provisioning.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "AgentMachine")]
 [OutputType(typeof(AgentMachineStatus), typeof(bool))]
-public sealed class TestAgentMachineCommand : AgentCmdlet
+public sealed class TestAgentMachineCommand : HostOperationCmdlet
 {
     private const int DefaultTimeoutSec = 30;
     private const int DefaultWaitTimeoutSec = 300;
-
-    private readonly List<AgentMachine> _machines = [];
 
     /// <summary>The machines to check (machines or names). Every machine of the testbed when none is given.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -55,17 +53,16 @@ public sealed class TestAgentMachineCommand : AgentCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        if (InputObject is null) return;
-        CollectMachines(InputObject, _machines);
+        if (InputObject is not null) Collect(InputObject);
     }
 
     /// <inheritdoc />
     protected override void EndProcessing()
     {
         // Standalone (nothing piped, no machine given): the whole testbed. An empty pipeline means no machine.
-        if (_machines.Count == 0 && !MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
-            _machines.AddRange(ResolveTestbed(Testbed).Machines);
-        if (_machines.Count == 0)
+        if (CollectedMachines.Count == 0 && !MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
+            Collect(ResolveTestbed(Testbed).Machines);
+        if (CollectedMachines.Count == 0)
         {
             WriteWarning("There is no agent machine to test.");
             if (Quiet) WriteObject(false);
@@ -73,14 +70,13 @@ public sealed class TestAgentMachineCommand : AgentCmdlet
         }
 
         var seconds = MyInvocation.BoundParameters.ContainsKey(nameof(TimeoutSec)) ? TimeoutSec : Wait ? DefaultWaitTimeoutSec : DefaultTimeoutSec;
-        var options = new ReachabilityOptions { Wait = Wait, Timeout = TimeSpan.FromSeconds(seconds), ThrottleLimit = ThrottleLimit };
         var allReachable = true;
-        WriteStream(ReachabilityProbe.Run(_machines, options, StopToken), _machines.Count, "Test-AgentMachine", status =>
+        var options = new ReachabilityOptions { Wait = Wait, Timeout = TimeSpan.FromSeconds(seconds), ThrottleLimit = ThrottleLimit };
+        // With -Wait the checks poll in rounds until each host answers, rather than running once.
+        HostOperationLifecycle.Run(this, ReachabilityProbe.Operation(options), journal: false, start: machines => ReachabilityProbe.Start(machines, options, StopToken), write: status =>
         {
             allReachable &= status.Reachable;
-            if (Quiet) return;
-            WriteObject(status);
-            if (status.Error is not null) WriteHostError(status.Error, status.Machine);
+            if (!Quiet) WriteResult(status);
         });
         if (Quiet) WriteObject(allReachable);
     }

@@ -56,8 +56,8 @@ public static class ErrorRecordFactory
     }
 
     /// <summary>
-    /// An ErrorRecord for any exception: a <see cref="ProvisioningException"/> keeps its kind and target;
-    /// a few .NET exceptions map to their obvious kind; anything else is <see cref="ErrorKind.Internal"/>.
+    /// An ErrorRecord for any exception, of the kind the engine reads it as (<see cref="HostError.KindOf"/>);
+    /// a <see cref="ProvisioningException"/> keeps its target.
     /// </summary>
     /// <param name="exception">What was thrown.</param>
     /// <param name="target">The target object when the exception carries none.</param>
@@ -65,15 +65,7 @@ public static class ErrorRecordFactory
     {
         ArgumentNullException.ThrowIfNull(exception);
         if (exception is AggregateException { InnerExceptions.Count: 1 } aggregate) exception = aggregate.InnerExceptions[0];
-        var kind = exception switch
-        {
-            ProvisioningException p => p.Kind,
-            OperationCanceledException => ErrorKind.Cancelled,
-            FileNotFoundException or DirectoryNotFoundException => ErrorKind.LocalPathNotFound,
-            UnauthorizedAccessException => ErrorKind.PermissionDenied,
-            _ => ErrorKind.Internal,
-        };
-        return Create(exception, kind, (exception as ProvisioningException)?.Target ?? target);
+        return Create(exception, HostError.KindOf(exception), (exception as ProvisioningException)?.Target ?? target);
     }
 
     /// <summary>The non-terminating error a host that failed gets, with the machine as its target.</summary>

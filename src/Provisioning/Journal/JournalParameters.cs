@@ -1,37 +1,34 @@
 using System.Collections;
 using System.Management.Automation;
-using System.Text.RegularExpressions;
+using Provisioning.Core.Journal;
 using Provisioning.Core.Testbeds;
 
 namespace Provisioning.Journal;
 
 /// <summary>
 /// Turns a cmdlet's bound parameters into what a journal run row keeps: plain strings, numbers, booleans,
-/// lists and string-keyed tables (machines and testbeds by name), with secret-looking values redacted.
-/// Plain values only, so the journal can serialize them without walking object graphs.
+/// lists and string-keyed tables (machines and testbeds by name). Plain values only, so the journal can serialize
+/// them without walking object graphs. Redaction by name is the journal's (<see cref="SecretNames"/>, at every
+/// depth); only what PowerShell alone knows is a secret (a PSCredential) is replaced here.
 /// </summary>
-internal static partial class JournalParameters
+internal static class JournalParameters
 {
-    /// <summary>What a redacted value is replaced with.</summary>
-    public const string Redacted = "***";
+    private const string Redacted = SecretNames.Placeholder;
 
     /// <summary>The journal form of <paramref name="boundParameters"/>.</summary>
     public static IReadOnlyDictionary<string, object?> From(IDictionary<string, object> boundParameters)
     {
         var result = new SortedDictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in boundParameters)
-            result[name] = IsSecretName(name) ? Redacted : Plain(value);
+            result[name] = Plain(value);
         return result;
     }
-
-    /// <summary>True for names such as password, ApiToken, ssh_key or client_secret.</summary>
-    public static bool IsSecretName(string name) => SecretName().IsMatch(name);
 
     private static object? Plain(object? value) => value switch
     {
         null => null,
         PSObject { BaseObject: PSCustomObject } custom => custom.Properties.ToDictionary(
-            p => p.Name, p => IsSecretName(p.Name) ? Redacted : Plain(p.Value), StringComparer.OrdinalIgnoreCase),
+            p => p.Name, p => Plain(p.Value), StringComparer.OrdinalIgnoreCase),
         PSObject wrapped => Plain(wrapped.BaseObject),
         PSCredential or System.Security.SecureString => Redacted,
         SwitchParameter flag => flag.IsPresent,
@@ -50,11 +47,8 @@ internal static partial class JournalParameters
         foreach (DictionaryEntry entry in table)
         {
             var key = Plain(entry.Key)?.ToString() ?? "";
-            result[key] = IsSecretName(key) ? Redacted : Plain(entry.Value);
+            result[key] = Plain(entry.Value);
         }
         return result;
     }
-
-    [GeneratedRegex("password|passwd|passphrase|secret|token|key|credential", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex SecretName();
 }

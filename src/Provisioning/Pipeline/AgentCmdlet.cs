@@ -29,7 +29,7 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     private readonly int _activityId = Interlocked.Increment(ref s_lastActivityId) & int.MaxValue;
 
     /// <summary>Cancelled when the pipeline is stopped (Ctrl+C) or the cmdlet gives up; pass it to the engine.</summary>
-    protected CancellationToken StopToken => _stopping.Token;
+    protected internal CancellationToken StopToken => _stopping.Token;
 
     /// <summary>Cancels <see cref="StopToken"/>. Called by PowerShell on another thread.</summary>
     protected override void StopProcessing()
@@ -55,7 +55,7 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     /// <param name="total">How many hosts the results are for.</param>
     /// <param name="activity">The progress activity, usually the cmdlet name.</param>
     /// <param name="write">Writes one result.</param>
-    protected void WriteStream<T>(ChannelReader<T> reader, int total, string activity, Action<T> write)
+    protected internal void WriteStream<T>(ChannelReader<T> reader, int total, string activity, Action<T> write)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(write);
@@ -129,7 +129,7 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     /// <typeparam name="T">The engine's result.</typeparam>
     /// <param name="call">The engine call.</param>
     /// <param name="target">The error's target when the exception carries none (a path, a pattern).</param>
-    protected T InvokeEngine<T>(Func<T> call, object? target = null)
+    protected internal T InvokeEngine<T>(Func<T> call, object? target = null)
     {
         ArgumentNullException.ThrowIfNull(call);
         try
@@ -186,7 +186,7 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     /// <summary>Writes the non-terminating error of a host that failed, with the machine as target.</summary>
     /// <param name="error">The result's error.</param>
     /// <param name="target">The machine.</param>
-    protected void WriteHostError(HostError error, object target) => WriteError(ErrorRecordFactory.FromHostError(error, target));
+    protected internal void WriteHostError(HostError error, object target) => WriteError(ErrorRecordFactory.FromHostError(error, target));
 
     /// <summary>
     /// Raises <paramref name="record"/> as a terminating error. Use it as <c>throw TerminatingError(record);</c>:
@@ -207,7 +207,7 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     /// </summary>
     /// <param name="testbed">Whose journal.</param>
     /// <param name="machines">Every machine the run targets.</param>
-    private protected RunRecording BeginRecording(Testbed testbed, IReadOnlyCollection<AgentMachine> machines)
+    internal RunRecording BeginRecording(Testbed testbed, IReadOnlyCollection<AgentMachine> machines)
     {
         var parameters = new Dictionary<string, object?>(JournalParameters.From(MyInvocation.BoundParameters), StringComparer.OrdinalIgnoreCase)
         {
@@ -221,7 +221,7 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     /// <summary>Closes a journal run; warnings are written unless the pipeline is stopping.</summary>
     /// <param name="recording">From <see cref="BeginRecording"/>.</param>
     /// <param name="status">How the run ended.</param>
-    private protected void CompleteRecording(RunRecording recording, RunStatus status)
+    internal void CompleteRecording(RunRecording recording, RunStatus status)
     {
         recording.Complete(status);
         if (!Stopping) WriteJournalWarnings(recording);

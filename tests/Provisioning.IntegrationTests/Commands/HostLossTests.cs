@@ -1,6 +1,8 @@
-using Provisioning.Core.Commands;
+using Provisioning.Core.Execution;
+using Provisioning.Core.RemoteCommands;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
+using Provisioning.Core.Testbeds.Local;
 
 namespace Provisioning.IntegrationTests.Commands;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
-using Provisioning.Core.Commands;
+using Provisioning.Core.Execution;
+using Provisioning.Core.RemoteCommands;
 using Provisioning.Core.Testbeds;
 
 namespace Provisioning.IntegrationTests.Commands;

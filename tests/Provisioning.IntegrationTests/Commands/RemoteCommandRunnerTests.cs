@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using Provisioning.Core.Commands;
+using Provisioning.Core.Execution;
+using Provisioning.Core.RemoteCommands;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Transport;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using Provisioning.Core.Commands;
+using Provisioning.Core.Execution;
+using Provisioning.Core.RemoteCommands;
 using Provisioning.Core.Journal;
 using Provisioning.Core.Testbeds;
 using Provisioning.IntegrationTests.Commands;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Testbeds;
+using Provisioning.Core.Testbeds.Local;
 
 namespace Provisioning.IntegrationTests.Local;
 

@@ -1,4 +1,5 @@
 using Provisioning.Core.Testbeds;
+using Provisioning.Core.Testbeds.Local;
 
 namespace Provisioning.IntegrationTests.Local;
 

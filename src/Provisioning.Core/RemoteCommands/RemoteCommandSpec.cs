@@ -1,4 +1,4 @@
-namespace Provisioning.Core.Commands;
+namespace Provisioning.Core.RemoteCommands;
 
 /// <summary>What <see cref="RemoteCommandRunner"/> runs on each host.</summary>
 public sealed class RemoteCommandSpec
@@ -18,9 +18,3 @@ public sealed class RemoteCommandSpec
     /// <summary>Run through sudo -n.</summary>
     public bool Sudo { get; init; }
 }
-
-/// <summary>A command rendered for one host, for -WhatIf and for the plan.</summary>
-/// <param name="Machine">The host.</param>
-/// <param name="Command">Rendered text, or null when rendering failed.</param>
-/// <param name="Error">Why rendering failed.</param>
-public sealed record PlannedCommand(Testbeds.AgentMachine Machine, string? Command, Errors.HostError? Error);

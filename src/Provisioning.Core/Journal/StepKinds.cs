@@ -1,0 +1,14 @@
+namespace Provisioning.Core.Journal;
+
+/// <summary>The kinds of step the journal records (<see cref="StepRecord.Step"/>), one constant per capability.</summary>
+public static class StepKinds
+{
+    /// <summary>A command run with Invoke-RemoteCommand.</summary>
+    public const string Command = "command";
+    /// <summary>A local script sent with Invoke-RemoteCommand -ScriptPath.</summary>
+    public const string Script = "script";
+    /// <summary>A file pushed with Send-AgentFile.</summary>
+    public const string Send = "send";
+    /// <summary>A file brought home with Get-ExperimentResult.</summary>
+    public const string Fetch = "fetch";
+}
