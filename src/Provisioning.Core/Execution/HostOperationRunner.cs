@@ -37,6 +37,15 @@ public static class HostOperationRunner
             cancellationToken);
     }
 
+    /// <summary>
+    /// Runs <paramref name="operation"/> on <paramref name="machines"/>, journaling into <paramref name="recorder"/>
+    /// (or nowhere), and streams the results one by one (for callers that do not count hosts: the benchmark, tests).
+    /// </summary>
+    public static ChannelReader<TResult> Stream<TResult>(
+        this HostOperation<TResult> operation, IReadOnlyList<AgentMachine> machines, IRunRecorder? recorder, CancellationToken cancellationToken)
+        where TResult : HostOutcome =>
+        Run(machines, operation, recorder is null ? null : _ => recorder, cancellationToken).Flatten();
+
     /// <summary>The results of every batch, one by one (for callers that do not count hosts).</summary>
     public static ChannelReader<TResult> Flatten<TResult>(this ChannelReader<HostBatch<TResult>> batches) where TResult : HostOutcome
     {

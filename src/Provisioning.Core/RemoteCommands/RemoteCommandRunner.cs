@@ -31,12 +31,8 @@ public sealed class RemoteCommandRunner
     /// Runs the command on every machine. Results arrive in completion order. A host whose template fails,
     /// that is unreachable, times out or exits non-zero still yields a result (with <see cref="HostOutcome.Error"/>).
     /// </summary>
-    public ChannelReader<RemoteCommandResult> Run(
-        IReadOnlyList<AgentMachine> machines,
-        RemoteCommandSpec spec,
-        IRunRecorder? recorder,
-        CancellationToken cancellationToken) =>
-        HostOperationRunner.Run(machines, Operation(spec), _ => recorder, cancellationToken).Flatten();
+    public ChannelReader<RemoteCommandResult> Run(IReadOnlyList<AgentMachine> machines, RemoteCommandSpec spec, IRunRecorder? recorder, CancellationToken cancellationToken) =>
+        Operation(spec).Stream(machines, recorder, cancellationToken);
 
     private sealed class RemoteCommandOperation : HostOperation<RemoteCommandResult>
     {
@@ -48,8 +44,6 @@ public sealed class RemoteCommandRunner
             ArgumentNullException.ThrowIfNull(spec);
             if ((spec.Command is null) == (spec.Script is null))
                 throw new ArgumentException("Give exactly one of a command and a script.", nameof(spec));
-            if (spec.ThrottleLimit < 1)
-                throw new ArgumentOutOfRangeException(nameof(spec), "ThrottleLimit must be at least 1.");
             _spec = spec;
             _renderer = renderer;
         }

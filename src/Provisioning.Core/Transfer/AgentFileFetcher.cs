@@ -44,12 +44,8 @@ public sealed class AgentFileFetcher
     /// whose name cannot be a folder gets one failed result; the others carry on. Throws
     /// <see cref="ProvisioningException"/> only when the local destination folder cannot be created.
     /// </summary>
-    public ChannelReader<ExperimentResult> Run(
-        IReadOnlyList<AgentMachine> machines,
-        FileFetchSpec spec,
-        IRunRecorder? recorder,
-        CancellationToken cancellationToken) =>
-        HostOperationRunner.Run(machines, Operation(spec), _ => recorder, cancellationToken).Flatten();
+    public ChannelReader<ExperimentResult> Run(IReadOnlyList<AgentMachine> machines, FileFetchSpec spec, IRunRecorder? recorder, CancellationToken cancellationToken) =>
+        Operation(spec).Stream(machines, recorder, cancellationToken);
 
     /// <summary>The fetch's per-host work; the destination folder and each host's own folder are settled once in Prepare.</summary>
     private sealed class FetchOperation : HostOperation<ExperimentResult>
@@ -247,6 +243,5 @@ public sealed class AgentFileFetcher
         ArgumentNullException.ThrowIfNull(spec);
         if (string.IsNullOrWhiteSpace(spec.Path)) throw new ArgumentException("A remote path is required.", nameof(spec));
         if (string.IsNullOrWhiteSpace(spec.Destination)) throw new ArgumentException("A local destination folder is required.", nameof(spec));
-        if (spec.ThrottleLimit < 1) throw new ArgumentOutOfRangeException(nameof(spec), "ThrottleLimit must be at least 1.");
     }
 }

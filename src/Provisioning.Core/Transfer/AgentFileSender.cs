@@ -62,12 +62,8 @@ public sealed class AgentFileSender
     /// throws <see cref="ProvisioningException"/> (<see cref="ErrorKind.LocalPathNotFound"/>) and no host is
     /// contacted. Every other failure is a result with an error.
     /// </summary>
-    public ChannelReader<FileSendResult> Run(
-        IReadOnlyList<AgentMachine> machines,
-        FileSendSpec spec,
-        IRunRecorder? recorder,
-        CancellationToken cancellationToken) =>
-        HostOperationRunner.Run(machines, Operation(spec), _ => recorder, cancellationToken).Flatten();
+    public ChannelReader<FileSendResult> Run(IReadOnlyList<AgentMachine> machines, FileSendSpec spec, IRunRecorder? recorder, CancellationToken cancellationToken) =>
+        Operation(spec).Stream(machines, recorder, cancellationToken);
 
     /// <summary>Send-AgentFile's per-host work: the shared parts (the local files, their hashes) are resolved once in Prepare.</summary>
     private sealed class SendOperation : HostOperation<FileSendResult>
@@ -343,7 +339,6 @@ public sealed class AgentFileSender
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (string.IsNullOrEmpty(spec.Destination)) throw new ArgumentException("A destination is required.", nameof(spec));
-        if (spec.ThrottleLimit < 1) throw new ArgumentOutOfRangeException(nameof(spec), "ThrottleLimit must be at least 1.");
     }
 
     /// <summary>One file as it is for one host: its content (when rendered), hash and size.</summary>

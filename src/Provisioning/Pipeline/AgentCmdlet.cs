@@ -59,20 +59,22 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(write);
-        var progress = new ProgressRecord(_activityId, activity, Status(0, total)) { PercentComplete = 0 };
+        // A new record each time: a host keeps the records it is given (a hosted runspace's progress stream does).
+        ProgressRecord Progress(int done) => new(_activityId, activity, Status(done, total))
+        {
+            PercentComplete = total > 0 ? Math.Min(100, done * 100 / total) : 100,
+        };
         var done = 0;
         try
         {
-            WriteProgress(progress);
+            WriteProgress(Progress(0));
             while (reader.WaitToReadAsync(StopToken).AsTask().GetAwaiter().GetResult())
             {
                 while (reader.TryRead(out var item))
                 {
                     done++;
                     write(item);
-                    progress.StatusDescription = Status(done, total);
-                    progress.PercentComplete = total > 0 ? Math.Min(100, done * 100 / total) : 100;
-                    WriteProgress(progress);
+                    WriteProgress(Progress(done));
                 }
             }
         }
@@ -83,9 +85,10 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
             if (ex is RuntimeException) throw; // PowerShell's own flow: stop, -ErrorAction Stop, ...
             throw TerminatingError(ErrorRecordFactory.FromException(ex));
         }
-        progress.RecordType = ProgressRecordType.Completed;
-        progress.PercentComplete = 100;
-        WriteProgress(progress);
+        var completed = Progress(done);
+        completed.RecordType = ProgressRecordType.Completed;
+        completed.PercentComplete = 100;
+        WriteProgress(completed);
     }
 
     /// <summary>
