@@ -28,7 +28,6 @@
     PrivateData          = @{
         PSData = @{
             Tags       = @('SSH', 'Testbed', 'Provisioning', 'Experiments', 'OpenSSH', 'Linux')
-            ProjectUri = 'https://example.invalid/provisioning'
         }
     }
 }

@@ -69,6 +69,19 @@ Describe 'Get-ExperimentRun' {
         (@($runs | Get-ExperimentRun).Id) | Should -Be @($runs.Id)
     }
 
+    It 'takes a run object as its first argument, and so does Get-ExperimentResult' {
+        $results = @(Get-AgentMachine | Invoke-RemoteCommand 'echo positional')
+        $run = Get-ExperimentRun -Last 1
+        $again = Get-ExperimentRun $run
+        $again | Should -BeOfType 'Provisioning.Core.Journal.ExperimentRun'
+        $again.Id | Should -Be $run.Id
+        $again.Status | Should -Be 'Succeeded'
+        $steps = @(Get-ExperimentResult $run)
+        $steps.Count | Should -Be $results.Count
+        $steps.Stdout.Trim() | Select-Object -Unique | Should -Be 'positional'
+        (Get-ExperimentRun -Id 5, $run.Id -ErrorAction SilentlyContinue).Id | Should -Contain $run.Id
+    }
+
     It 'writes a non-terminating ExperimentRunNotFound error for an unknown id' {
         $last = (Get-ExperimentRun -Last 1).Id
         $found = Get-ExperimentRun -Id ($last + 1000), $last -ErrorVariable failure -ErrorAction SilentlyContinue

@@ -138,11 +138,14 @@ Describe 'A bare Remove-Testbed' {
         Get-Testbed -Current -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
-    It 'takes the testbed object as its first argument' {
+    It 'takes the testbed object as its first argument, as Get-Testbed does' {
         $first = New-Testbed -Provider Local -Count 1
         $second = New-Testbed -Provider Local -Count 1
+        (Get-Testbed $first).Name | Should -Be $first.Name
+        @(Get-Testbed $first, $second).Name | Should -Be @($first.Name, $second.Name)
         Remove-Testbed $first -Confirm:$false
         Test-Path $first.StateDirectory | Should -BeFalse
+        (Get-Testbed $first).IsRemoved | Should -BeTrue
         (Get-Testbed).Name | Should -Contain $second.Name
         Remove-Testbed $second.Name -Confirm:$false
         Test-Path $second.StateDirectory | Should -BeFalse

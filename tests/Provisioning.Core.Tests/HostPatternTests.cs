@@ -109,8 +109,91 @@ public sealed class HostPatternTests : IDisposable
         Assert.Equal(["db1"], Select("servers[0]"));
         Assert.Equal(["web1"], Select("servers[-1]"));
         Assert.Equal(["a3", "a4"], Select("rack2[0:]"));
-        Assert.Equal(["a1"], Select("rack1[:1]"));
+        Assert.Equal(["a1", "a2"], Select("rack1[:1]"));
         Assert.Empty(Select("rack1[5]"));
+    }
+
+    /// <summary>
+    /// Patterns with what Ansible selects for the same inventory (<see cref="AnsibleInventory"/>), in its order.
+    /// Slices include their end, as Ansible's do.
+    /// </summary>
+    public static TheoryData<string, string[]> AnsibleTable => new()
+    {
+        { "all", ["a1", "a2", "a3", "a4", "web1", "web2", "db1"] },
+        { "rack1:web", ["a1", "a2", "web1", "web2"] },
+        { "rack1,db", ["a1", "a2", "db1"] },
+        { "servers:&web", ["web1"] },
+        { "rack1:rack2:&servers", [] },
+        { "all:!rack2", ["a1", "a2", "web1", "web2", "db1"] },
+        { "rack*:!rack2", ["a1", "a2"] },
+        { "web*", ["web1", "web2"] },
+        { "web*:&servers", ["web1"] },
+        { "~(a[12]|web)", ["a1", "a2", "web1", "web2"] },
+        { "~a[3-4]:db1", ["a3", "a4", "db1"] },
+        { "servers[0]", ["db1"] },
+        { "servers[-1]", ["web1"] },
+        { "all[-1]", ["db1"] },
+        { "rack2[0:]", ["a3", "a4"] },
+        { "all[1:2]", ["a2", "a3"] },
+        { "all[0:2]", ["a1", "a2", "a3"] },
+        { "all[5:]", ["web2", "db1"] },
+        { "web[0:1]", ["web1", "web2"] },
+        { "all[1:3]:!a3", ["a2", "a4"] },
+        { "rack1:rack2:&all[1:3]", ["a2", "a3", "a4"] },
+        { "db1:web2", ["web2", "db1"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(AnsibleTable))]
+    public void Patterns_select_what_Ansible_selects(string pattern, string[] expected) => Assert.Equal(expected, Select(pattern));
+
+    [SkippableFact]
+    public void The_table_agrees_with_ansible_list_hosts_itself()
+    {
+        var ansible = new[] { "/usr/bin/ansible", "/usr/local/bin/ansible" }.FirstOrDefault(File.Exists);
+        Skip.If(ansible is null, "ansible-core is not installed (apt-get install ansible-core); the table above holds its answers.");
+        var inventory = _dir.Combine("inventory.ini");
+        File.WriteAllText(inventory, AnsibleInventory);
+        foreach (var row in AnsibleTable)
+        {
+            var (pattern, expected) = ((string)row[0], (string[])row[1]);
+            Assert.Equal(expected.Order(StringComparer.Ordinal), ListHosts(ansible!, inventory, pattern).Order(StringComparer.Ordinal));
+        }
+    }
+
+    // The testbed of this class as an Ansible INI inventory: same hosts, same groups, same order.
+    private const string AnsibleInventory = """
+        [rack1]
+        a1
+        a2
+        [rack2]
+        a3
+        a4
+        [web]
+        web1
+        web2
+        [db]
+        db1
+        [servers]
+        db1
+        web1
+        """;
+
+    private static string[] ListHosts(string ansible, string inventory, string pattern)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(ansible) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-i", inventory, "--list-hosts", pattern }) start.ArgumentList.Add(a);
+        start.Environment["ANSIBLE_LOCALHOST_WARNING"] = "False";
+        start.Environment["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "False";
+        start.Environment["ANSIBLE_NOCOLOR"] = "1";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        _ = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        // "  hosts (2):\n    a1\n    a2" (or "hosts (0):" and a warning when nothing matches).
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !l.StartsWith("hosts (", StringComparison.Ordinal) && !l.StartsWith("[WARNING]", StringComparison.Ordinal))
+            .ToArray();
     }
 
     [Fact]

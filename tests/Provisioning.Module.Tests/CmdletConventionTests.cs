@@ -94,6 +94,41 @@ public sealed class CmdletConventionTests(BuiltModule module)
         }));
     }
 
+    /// <summary>
+    /// A testbed, machine or run taken from the pipeline is also the first positional argument (<c>Get-Testbed $tb</c>,
+    /// <c>Get-ExperimentRun $run</c>), as PowerShell's own cmdlets take theirs; except where the set's first positional
+    /// argument is the work itself (a command template or a path), as Invoke-Command's -ScriptBlock is.
+    /// </summary>
+    [Fact]
+    public void Piped_testbeds_machines_and_runs_are_the_first_positional_argument_unless_the_work_comes_first()
+    {
+        var objectTypes = new[] { "Provisioning.Core.Testbeds.Testbed", "Provisioning.Core.Testbeds.AgentMachine", "Provisioning.Core.Journal.ExperimentRun" };
+        var workFirst = new List<string>();
+        foreach (var c in module.CmdletTypes)
+        foreach (var set in c.ParameterSets)
+        {
+            var members = c.InSet(set).ToList();
+            foreach (var (parameter, settings) in members.Where(m => m.Set.ValueFromPipeline))
+            {
+                var type = parameter.Type.IsArray ? parameter.Type.GetElementType()! : parameter.Type;
+                if (!objectTypes.Contains(type.FullName)) continue;
+                if (settings.Position == 0) continue;
+                var work = members.Where(m => m.Parameter != parameter && m.Set.Mandatory && !m.Set.ValueFromPipeline)
+                    .OrderBy(m => m.Set.Position ?? int.MaxValue).FirstOrDefault();
+                Assert.True(work.Parameter is not null,
+                    $"{c.Name} [{set}]: -{parameter.Name} takes {type.Name} from the pipeline but is not position 0, and no mandatory work parameter comes first");
+                workFirst.Add($"{c.Name} {work.Parameter!.Name}");
+            }
+        }
+        Assert.Equal(
+            new[]
+            {
+                "Get-ExperimentResult Path", "Invoke-RemoteCommand Command", "Invoke-RemoteCommand ScriptPath", "Receive-AgentFile Path",
+                "Send-AgentFile Path", "Set-AgentVariable Name", "Set-AgentVariable Variable",
+            },
+            workFirst.Distinct().Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void Parameter_names_and_aliases_are_unique_and_do_not_shadow_common_parameters()
     {

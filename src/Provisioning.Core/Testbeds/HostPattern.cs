@@ -16,7 +16,11 @@ namespace Provisioning.Core.Testbeds;
 /// range (<c>node[1-4]</c>, <c>n[1,3]</c>); a wildcard over host and role names (<c>web*</c>, <c>node?</c>);
 /// a regular expression after <c>~</c> (<c>~web\d+</c>, matched from the start of the name, as Ansible does); or
 /// a role or wildcard followed by an Ansible subscript: <c>clients[0]</c>, <c>clients[-1]</c>, <c>clients[1:3]</c>
-/// (0-based, end excluded). A bracket after a role name is read as a subscript, after anything else as a range.</para>
+/// (0-based and, as in Ansible, both ends included: <c>clients[1:3]</c> is the 2nd to the 4th member). A bracket after
+/// a role name is read as a subscript, after anything else as a range.</para>
+/// <para>One difference from Ansible, kept on purpose: Ansible's wildcards also match the group <c>all</c>, so there
+/// <c>a*</c> selects every host; here a wildcard matches host and role names only, so <c>a*</c> is the hosts and
+/// roles whose names start with <c>a</c>.</para>
 /// <para>A name that is neither a role nor a host matches nothing; the caller warns about an empty selection.
 /// The result is in testbed order, without repeats.</para>
 /// </remarks>
@@ -155,6 +159,7 @@ public static partial class HostPattern
     /// <summary>What a subscript applies to: a role's hosts in the role's order (as Ansible groups keep theirs), else testbed order.</summary>
     private static IReadOnlyList<AgentMachine> Ordered(Testbed testbed, string prefix)
     {
+        if (IsAll(prefix)) return testbed.Machines;
         if (testbed.Roles.TryGetValue(prefix, out var hosts) && testbed[prefix] is null)
             return hosts.Select(h => testbed[h]).OfType<AgentMachine>().ToArray();
         return Simple(testbed, prefix);
@@ -171,8 +176,12 @@ public static partial class HostPattern
         return !index.Success
             || index.Value.StartsWith('-')
             || testbed.Roles.ContainsKey(prefix)
+            || IsAll(prefix)
             || prefix.AsSpan().IndexOfAny('*', '?') >= 0;
     }
+
+    // Ansible's "all" group (and "*"), which subscripts apply to as to any group: all[0], all[1:3].
+    private static bool IsAll(string name) => name == "*" || string.Equals(name, "all", StringComparison.OrdinalIgnoreCase);
 
     private static IReadOnlyList<AgentMachine> Index(IReadOnlyList<AgentMachine> members, int index)
     {
@@ -180,7 +189,10 @@ public static partial class HostPattern
         return index >= 0 && index < members.Count ? [members[index]] : [];
     }
 
-    /// <summary>Python slice semantics: <c>[1:3]</c> is items 1 and 2, negative bounds count from the end.</summary>
+    /// <summary>
+    /// Ansible's slice: both ends inclusive (<c>[1:2]</c> is the 2nd and 3rd members, <c>webservers[0:2]</c> three
+    /// hosts), an open end runs to the last member, and negative bounds count from the end (<c>[-2:]</c>).
+    /// </summary>
     private static IReadOnlyList<AgentMachine> Slice(IReadOnlyList<AgentMachine> members, string startText, string endText)
     {
         var count = members.Count;
@@ -189,11 +201,11 @@ public static partial class HostPattern
             if (text.Length == 0) return fallback;
             var value = Parse(text);
             if (value < 0) value += count;
-            return Math.Clamp(value, 0, count);
+            return Math.Clamp(value, -1, count);
         }
-        var start = Bound(startText, 0);
-        var end = Bound(endText, count);
-        return start < end ? members.Skip(start).Take(end - start).ToArray() : [];
+        var start = Math.Max(0, Bound(startText, 0));
+        var last = Math.Min(count - 1, Bound(endText, count - 1));
+        return start <= last ? members.Skip(start).Take(last - start + 1).ToArray() : [];
     }
 
     private static int Parse(string text) =>

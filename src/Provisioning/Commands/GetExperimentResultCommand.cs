@@ -62,7 +62,7 @@ public sealed class GetExperimentResultCommand : FetchCommandBase
     public SwitchParameter Sudo { get; set; }
 
     /// <summary>A journaled run (from Get-ExperimentRun) whose recorded outcomes to return; no machine is contacted.</summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = RunSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = RunSet)]
     [ValidateNotNull]
     public ExperimentRun[] Run { get; set; } = [];
 

@@ -18,6 +18,7 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
 {
     private const string LastSet = "Last";
     private const string IdSet = "Id";
+    private const string InputObjectSet = "InputObject";
 
     // Piped results and steps name their run once per host: each (journal, id) is looked up once.
     private readonly HashSet<(string Journal, long Id)> _wanted = [];
@@ -35,6 +36,11 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
     [ArgumentCompleter(typeof(RunIdCompleter))]
     [ValidateNotNullOrEmpty]
     public long[] Id { get; set; } = [];
+
+    /// <summary>Runs (from Get-ExperimentRun or a variable) to read again from their journals, with their current status.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    [ValidateNotNullOrEmpty]
+    public ExperimentRun[] InputObject { get; set; } = [];
 
     /// <summary>The testbed whose journal is read (object or name); the current testbed when omitted.</summary>
     [Parameter]
@@ -57,6 +63,12 @@ public sealed class GetExperimentRunCommand : AgentCmdlet
     /// </remarks>
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == InputObjectSet)
+        {
+            foreach (var run in InputObject)
+                _wanted.Add((string.IsNullOrEmpty(run.JournalPath) ? JournalFile() : run.JournalPath, run.Id));
+            return;
+        }
         var path = JournalFile();
         if (ParameterSetName == IdSet)
         {

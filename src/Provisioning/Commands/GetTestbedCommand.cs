@@ -17,6 +17,7 @@ public sealed class GetTestbedCommand : AgentCmdlet
 {
     private const string NameSet = "Name";
     private const string CurrentSet = "Current";
+    private const string InputObjectSet = "InputObject";
 
     /// <summary>Names of the testbeds to get; wildcards allowed. All when omitted.</summary>
     [Parameter(Position = 0, ParameterSetName = NameSet)]
@@ -24,6 +25,11 @@ public sealed class GetTestbedCommand : AgentCmdlet
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
+
+    /// <summary>Testbed objects, written back as they are now (for example to see whether one was removed).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    [ValidateNotNullOrEmpty]
+    public Testbed[] InputObject { get; set; } = [];
 
     /// <summary>Gets only the current testbed (the one commands use by default).</summary>
     [Parameter(Mandatory = true, ParameterSetName = CurrentSet)]
@@ -39,6 +45,12 @@ public sealed class GetTestbedCommand : AgentCmdlet
                 WriteError(ErrorRecordFactory.Create(ErrorKind.TestbedNotFound, "There is no current testbed. Run New-Testbed to load one.", null));
             else
                 WriteObject(current);
+            return;
+        }
+
+        if (ParameterSetName == InputObjectSet)
+        {
+            foreach (var testbed in InputObject) WriteObject(testbed);
             return;
         }
 
