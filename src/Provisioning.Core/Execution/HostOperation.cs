@@ -13,8 +13,15 @@ namespace Provisioning.Core.Execution;
 /// <typeparam name="TResult">The capability's result type.</typeparam>
 public abstract class HostOperation<TResult> where TResult : HostOutcome
 {
+    /// <summary>Creates an operation that runs on at most <paramref name="throttleLimit"/> hosts at once.</summary>
+    protected HostOperation(int throttleLimit = FanOut.DefaultThrottleLimit)
+    {
+        if (throttleLimit < 1) throw new ArgumentOutOfRangeException(nameof(throttleLimit), "ThrottleLimit must be at least 1.");
+        ThrottleLimit = throttleLimit;
+    }
+
     /// <summary>Hosts in flight at once.</summary>
-    public virtual int ThrottleLimit => FanOut.DefaultThrottleLimit;
+    public int ThrottleLimit { get; }
 
     /// <summary>
     /// What the operation would do on each host, rendered for it (for -WhatIf and -Confirm). Contacts no host.

@@ -131,10 +131,8 @@ public static class ReachabilityProbe
     };
 
     /// <summary>One check of one host, bounded by the time the round has left. Not journaled.</summary>
-    private sealed class CheckOperation(int throttleLimit, TimeSpan limit, int attempt) : HostOperation<AgentMachineStatus>
+    private sealed class CheckOperation(int throttleLimit, TimeSpan limit, int attempt) : HostOperation<AgentMachineStatus>(throttleLimit)
     {
-        public override int ThrottleLimit => throttleLimit;
-
         public override IReadOnlyList<HostPlan> Plan(IReadOnlyList<AgentMachine> machines) =>
             machines.Select(m => new HostPlan(m, "Check that it answers over SSH")).ToArray();
 

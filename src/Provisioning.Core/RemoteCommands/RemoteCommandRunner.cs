@@ -40,6 +40,7 @@ public sealed class RemoteCommandRunner
         private readonly TemplateRenderer _renderer;
 
         public RemoteCommandOperation(RemoteCommandSpec spec, TemplateRenderer renderer)
+            : base((spec ?? throw new ArgumentNullException(nameof(spec))).ThrottleLimit)
         {
             ArgumentNullException.ThrowIfNull(spec);
             if ((spec.Command is null) == (spec.Script is null))
@@ -47,8 +48,6 @@ public sealed class RemoteCommandRunner
             _spec = spec;
             _renderer = renderer;
         }
-
-        public override int ThrottleLimit => _spec.ThrottleLimit;
 
         private string Template => _spec.Command ?? _spec.Script!;
 

@@ -55,13 +55,12 @@ public sealed class AgentFileFetcher
         private Dictionary<AgentMachine, (string? Folder, HostError? Error)>? _folders;
 
         public FetchOperation(AgentFileFetcher fetcher, FileFetchSpec spec)
+            : base((spec ?? throw new ArgumentNullException(nameof(spec))).ThrottleLimit)
         {
             Validate(spec);
             _fetcher = fetcher;
             _spec = spec;
         }
-
-        public override int ThrottleLimit => _spec.ThrottleLimit;
 
         public override IReadOnlyList<HostPlan> Plan(IReadOnlyList<AgentMachine> machines) =>
             _fetcher.Plan(machines, _spec).Select(plan => new HostPlan(plan.Machine, plan.Error is null

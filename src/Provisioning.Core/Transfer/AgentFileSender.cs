@@ -73,13 +73,12 @@ public sealed class AgentFileSender
         private LocalSourceSet? _sources;
 
         public SendOperation(AgentFileSender sender, FileSendSpec spec)
+            : base((spec ?? throw new ArgumentNullException(nameof(spec))).ThrottleLimit)
         {
             Validate(spec);
             _sender = sender;
             _spec = spec;
         }
-
-        public override int ThrottleLimit => _spec.ThrottleLimit;
 
         public override IReadOnlyList<HostPlan> Plan(IReadOnlyList<AgentMachine> machines) =>
             _sender.Plan(machines, _spec).GroupBy(p => p.Machine).Select(group =>

@@ -145,12 +145,7 @@ public sealed class OpenSshTransport : ISshTransport
     /// <summary>True when the machine's master connection answers <c>ssh -O check</c>.</summary>
     private async Task<bool> MasterAliveAsync(AgentMachine machine)
     {
-        var startInfo = NewStartInfo(BaseArguments(machine, master: false));
-        startInfo.ArgumentList.Add("-O");
-        startInfo.ArgumentList.Add("check");
-        startInfo.ArgumentList.Add("--");
-        startInfo.ArgumentList.Add(machine.Address);
-        using var process = new Process { StartInfo = startInfo };
+        using var process = new Process { StartInfo = ClientCommand(machine, "-O", "check") };
         try
         {
             process.Start();
@@ -182,11 +177,7 @@ public sealed class OpenSshTransport : ISshTransport
     private int ConfiguredPort(AgentMachine machine)
     {
         const int defaultPort = 22;
-        var startInfo = NewStartInfo(BaseArguments(machine, master: false));
-        startInfo.ArgumentList.Add("-G");
-        startInfo.ArgumentList.Add("--");
-        startInfo.ArgumentList.Add(machine.Address);
-        using var process = new Process { StartInfo = startInfo };
+        using var process = new Process { StartInfo = ClientCommand(machine, "-G") };
         try
         {
             process.Start();
@@ -214,12 +205,7 @@ public sealed class OpenSshTransport : ISshTransport
     {
         var path = ControlPath(machine);
         if (!_contacted.TryRemove(path, out _) || !File.Exists(path)) return;
-        var startInfo = NewStartInfo(BaseArguments(machine, master: false));
-        startInfo.ArgumentList.Add("-O");
-        startInfo.ArgumentList.Add("exit");
-        startInfo.ArgumentList.Add("--");
-        startInfo.ArgumentList.Add(machine.Address);
-        using var process = new Process { StartInfo = startInfo };
+        using var process = new Process { StartInfo = ClientCommand(machine, "-O", "exit") };
         try
         {
             process.Start();
@@ -330,6 +316,16 @@ public sealed class OpenSshTransport : ISshTransport
     {
         args.Add("-o");
         args.Add($"{name}={value}");
+    }
+
+    /// <summary>An ssh call about the machine's connection rather than a command on it (<c>-O check</c>, <c>-G</c>).</summary>
+    private ProcessStartInfo ClientCommand(AgentMachine machine, params string[] options)
+    {
+        var startInfo = NewStartInfo(BaseArguments(machine, master: false));
+        foreach (var option in options) startInfo.ArgumentList.Add(option);
+        startInfo.ArgumentList.Add("--");
+        startInfo.ArgumentList.Add(machine.Address);
+        return startInfo;
     }
 
     private ProcessStartInfo NewStartInfo(List<string> arguments)
