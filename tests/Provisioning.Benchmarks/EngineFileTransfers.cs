@@ -1,3 +1,4 @@
+using Provisioning.Core.Execution;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Transfer;
 
@@ -17,7 +18,7 @@ internal static class EngineFileTransfers
     {
         var spec = new FileSendSpec { Path = localFile, Destination = remotePath, ThrottleLimit = machines.Count };
         var failures = new List<string>();
-        await foreach (var result in new AgentFileSender().Run(machines, spec, null, ct).ReadAllAsync(ct).ConfigureAwait(false))
+        await foreach (var result in new AgentFileSender().Operation(spec).Stream(machines, null, ct).ReadAllAsync(ct).ConfigureAwait(false))
         {
             if (!result.Succeeded) failures.Add(result.Error?.Message ?? result.ToString());
             else if (!result.Changed) failures.Add($"{result.Machine.Name}: reported unchanged, so nothing was sent (state not wiped?)");
@@ -33,7 +34,7 @@ internal static class EngineFileTransfers
     {
         var spec = new FileFetchSpec { Path = remoteDirectory.TrimEnd('/') + "/*", Destination = localDirectory, ThrottleLimit = machines.Count };
         var failures = new List<string>();
-        await foreach (var result in new AgentFileFetcher().Run(machines, spec, null, ct).ReadAllAsync(ct).ConfigureAwait(false))
+        await foreach (var result in new AgentFileFetcher().Operation(spec).Stream(machines, null, ct).ReadAllAsync(ct).ConfigureAwait(false))
         {
             if (!result.Succeeded) failures.Add(result.Error?.Message ?? result.ToString());
         }

@@ -66,7 +66,7 @@ internal sealed class EngineUnderTest(Testbed testbed)
     {
         var spec = new RemoteCommandSpec { Command = "hostname", ThrottleLimit = machines.Count };
         var watch = Stopwatch.StartNew();
-        var reader = _runner.Run(machines, spec, recorder, cancellationToken);
+        var reader = _runner.Operation(spec).Stream(machines, recorder, cancellationToken);
         var answered = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var failures = new List<string>();
         await foreach (var result in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))

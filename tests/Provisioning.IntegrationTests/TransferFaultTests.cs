@@ -23,7 +23,7 @@ public sealed class TransferFaultTests(LocalTestbedFixture fixture)
     {
         using var local = new ScratchFolder();
         var missing = Assert.Throws<ProvisioningException>(() =>
-            _sender.Run(Machines, new FileSendSpec { Path = Path.Combine(local.Path, "nope.conf"), Destination = "x" }, null, CancellationToken.None));
+            _sender.Operation(new FileSendSpec { Path = Path.Combine(local.Path, "nope.conf"), Destination = "x" }).Stream(Machines, null, CancellationToken.None));
         Assert.Equal(ErrorKind.LocalPathNotFound, missing.Kind);
         Assert.Contains("nope.conf", missing.Message);
 
@@ -46,18 +46,18 @@ public sealed class TransferFaultTests(LocalTestbedFixture fixture)
         await using var odd = new Testbed("odd", "Static", Path.GetTempPath(), [escaping], new Dictionary<string, IReadOnlyList<string>>(), TestbedLoader.NewTransport());
         var folder = Unique("drop");
 
-        var results = await DrainAsync(_sender.Run([real, escaping], new FileSendSpec { Path = source, Destination = folder + "/{{ name }}/c.conf" }, null, CancellationToken.None));
+        var results = await DrainAsync(_sender.Operation(new FileSendSpec { Path = source, Destination = folder + "/{{ name }}/c.conf" }).Stream([real, escaping], null, CancellationToken.None));
         Assert.True(results.Single(r => r.Machine == real).Succeeded);
         var refused = results.Single(r => r.Machine == escaping);
         Assert.True(refused.Error?.Kind == ErrorKind.PathOutsideAllowedTree, $"{refused.Status} {refused.Error?.Kind}: {refused.Error?.Message}");
         Assert.Contains("..", refused.Error!.Message);
 
-        var viaVariable = await DrainAsync(_sender.Run([real], new FileSendSpec
+        var viaVariable = await DrainAsync(_sender.Operation(new FileSendSpec
         {
             Path = source,
             Destination = folder + "/{{ sub }}/c.conf",
             Variables = new Dictionary<string, object?> { ["sub"] = "../../../tmp" },
-        }, null, CancellationToken.None));
+        }).Stream([real], null, CancellationToken.None));
         Assert.Equal(ErrorKind.PathOutsideAllowedTree, viaVariable.Single().Error!.Kind);
     }
 
@@ -73,7 +73,7 @@ public sealed class TransferFaultTests(LocalTestbedFixture fixture)
         Run("chattr", "+i", directory);
         try
         {
-            var r = (await DrainAsync(_sender.Run([host], new FileSendSpec { Path = source, Destination = $"{folder}/locked.conf" }, null, CancellationToken.None))).Single();
+            var r = (await DrainAsync(_sender.Operation(new FileSendSpec { Path = source, Destination = $"{folder}/locked.conf" }).Stream([host], null, CancellationToken.None))).Single();
             Assert.True(r.Status == HostStatus.Failed, $"{r.Status} {r.Error?.Kind}: {r.Error?.Message}");
             Assert.True(r.Error?.Kind == ErrorKind.PermissionDenied, $"{r.Status} {r.Error?.Kind}: {r.Error?.Message}");
             Assert.Contains("not permitted", r.Error!.Message);
@@ -97,7 +97,7 @@ public sealed class TransferFaultTests(LocalTestbedFixture fixture)
         await RemoteAsync(host, $"mkdir -p {folder} && mount -t tmpfs -o size=1m tmpfs {folder}");
         try
         {
-            var r = (await DrainAsync(_sender.Run([host], new FileSendSpec { Path = source, Destination = $"{folder}/big.bin" }, null, CancellationToken.None))).Single();
+            var r = (await DrainAsync(_sender.Operation(new FileSendSpec { Path = source, Destination = $"{folder}/big.bin" }).Stream([host], null, CancellationToken.None))).Single();
             Assert.True(r.Status == HostStatus.Failed, $"{r.Status} {r.Error?.Kind}: {r.Error?.Message}");
             Assert.True(r.Error?.Kind == ErrorKind.DiskFull, $"{r.Status} {r.Error?.Kind}: {r.Error?.Message}");
             Assert.Contains("No space left on device", r.Error!.Message);
@@ -119,7 +119,7 @@ public sealed class TransferFaultTests(LocalTestbedFixture fixture)
         var folder = Unique("cancel");
         using var cancel = new CancellationTokenSource();
 
-        var run = DrainAsync(_sender.Run([host], new FileSendSpec { Path = source, Destination = $"{folder}/big.bin" }, null, cancel.Token));
+        var run = DrainAsync(_sender.Operation(new FileSendSpec { Path = source, Destination = $"{folder}/big.bin" }).Stream([host], null, cancel.Token));
         await WhenAsync(() => TemporaryFiles(WorkPath(host, folder)).Any(f => new FileInfo(f).Length > 64 * 1024), run);
         cancel.Cancel();
         var r = (await run.WaitAsync(TimeSpan.FromSeconds(60))).Single();
@@ -143,7 +143,7 @@ public sealed class TransferFaultTests(LocalTestbedFixture fixture)
         using var local = new ScratchFolder();
         using var cancel = new CancellationTokenSource();
 
-        var run = DrainAsync(new AgentFileFetcher().Run([host], new FileFetchSpec { Path = $"{folder}/trace.bin", Destination = local.Path }, null, cancel.Token));
+        var run = DrainAsync(new AgentFileFetcher().Operation(new FileFetchSpec { Path = $"{folder}/trace.bin", Destination = local.Path }).Stream([host], null, cancel.Token));
         await WhenAsync(() => TemporaryFiles(local.Path).Any(f => new FileInfo(f).Length > 64 * 1024), run);
         cancel.Cancel();
         var results = await run.WaitAsync(TimeSpan.FromSeconds(60));
@@ -214,7 +214,7 @@ public sealed class TransferHostDeathTests(TransferHostDeathTests.DoomedTestbed 
         var victim = Testbed["agent-1"]!;
         var survivor = Testbed["agent-2"]!;
 
-        var run = DrainAsync(new AgentFileSender().Run([victim, survivor], new FileSendSpec { Path = source, Destination = "in/big.bin" }, null, CancellationToken.None));
+        var run = DrainAsync(new AgentFileSender().Operation(new FileSendSpec { Path = source, Destination = "in/big.bin" }).Stream([victim, survivor], null, CancellationToken.None));
         await KillWhenAsync(victim, () => TemporaryFiles(WorkPath(victim, "in")).Any(f => new FileInfo(f).Length > 64 * 1024), run);
         var results = await run.WaitAsync(TimeSpan.FromSeconds(60));
 
@@ -236,7 +236,7 @@ public sealed class TransferHostDeathTests(TransferHostDeathTests.DoomedTestbed 
         WriteRandomFile(WorkPath(victim, "out/trace.bin"), BigFile, seed: 3);
         using var local = new ScratchFolder();
 
-        var run = DrainAsync(new AgentFileFetcher().Run([victim], new FileFetchSpec { Path = "out/trace.bin", Destination = local.Path }, null, CancellationToken.None));
+        var run = DrainAsync(new AgentFileFetcher().Operation(new FileFetchSpec { Path = "out/trace.bin", Destination = local.Path }).Stream([victim], null, CancellationToken.None));
         await KillWhenAsync(victim, () => TemporaryFiles(local.Path).Any(f => new FileInfo(f).Length > 64 * 1024), run);
         var all = await run.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(all.Count == 1, string.Join("\n", all.Select(x => $"{x.Status} {x.Error?.Kind}: {x.Error?.Message}")));

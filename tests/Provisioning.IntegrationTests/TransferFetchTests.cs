@@ -15,7 +15,7 @@ public sealed class TransferFetchTests(LocalTestbedFixture fixture)
     private IReadOnlyList<AgentMachine> Machines => fixture.Testbed.Machines;
 
     private Task<List<ExperimentResult>> FetchAsync(FileFetchSpec spec, IReadOnlyList<AgentMachine>? machines = null, MemoryRunRecorder? recorder = null) =>
-        DrainAsync(_fetcher.Run(machines ?? Machines, spec, recorder, CancellationToken.None));
+        DrainAsync(_fetcher.Operation(spec).Stream(machines ?? Machines, recorder, CancellationToken.None));
 
     private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 

@@ -15,7 +15,7 @@ public sealed class TransferSendTests(LocalTestbedFixture fixture)
     private IReadOnlyList<AgentMachine> Machines => fixture.Testbed.Machines;
 
     private Task<List<FileSendResult>> SendAsync(FileSendSpec spec, IReadOnlyList<AgentMachine>? machines = null) =>
-        DrainAsync(_sender.Run(machines ?? Machines, spec, null, CancellationToken.None));
+        DrainAsync(_sender.Operation(spec).Stream(machines ?? Machines, null, CancellationToken.None));
 
     private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 
@@ -226,7 +226,7 @@ public sealed class TransferSendTests(LocalTestbedFixture fixture)
         local.File("j/two.txt", "2\n");
         var recorder = new MemoryRunRecorder();
         var hosts = Machines.Take(2).ToArray();
-        var results = await DrainAsync(_sender.Run(hosts, new FileSendSpec { Path = Path.Combine(local.Path, "j"), Destination = Unique("journal") }, recorder, CancellationToken.None));
+        var results = await DrainAsync(_sender.Operation(new FileSendSpec { Path = Path.Combine(local.Path, "j"), Destination = Unique("journal") }).Stream(hosts, recorder, CancellationToken.None));
 
         Assert.All(results, r => Assert.Equal(42, r.RunId));
         Assert.Equal(4, recorder.Steps.Count);

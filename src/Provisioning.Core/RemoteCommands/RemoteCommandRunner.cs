@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Execution;
 using Provisioning.Core.Journal;
@@ -20,19 +19,16 @@ public sealed class RemoteCommandRunner
     /// <summary>Creates a runner with the given template renderer.</summary>
     public RemoteCommandRunner(TemplateRenderer? renderer = null) => _renderer = renderer ?? new TemplateRenderer();
 
-    /// <summary>The per-host operation for <paramref name="spec"/>, for the cmdlet lifecycle.</summary>
+    /// <summary>
+    /// The per-host operation for <paramref name="spec"/>: run it through the cmdlet lifecycle, or with
+    /// <see cref="HostOperationRunner.Stream{TResult}"/> (one result at a time, journaled into a recorder or nowhere).
+    /// </summary>
     public HostOperation<RemoteCommandResult> Operation(RemoteCommandSpec spec) => new RemoteCommandOperation(spec, _renderer);
 
     /// <summary>Renders the command for each host without running anything (for -WhatIf).</summary>
     public IReadOnlyList<PlannedCommand> Plan(IReadOnlyList<AgentMachine> machines, RemoteCommandSpec spec) =>
         new RemoteCommandOperation(spec, _renderer).Render(machines);
 
-    /// <summary>
-    /// Runs the command on every machine. Results arrive in completion order. A host whose template fails,
-    /// that is unreachable, times out or exits non-zero still yields a result (with <see cref="HostOutcome.Error"/>).
-    /// </summary>
-    public ChannelReader<RemoteCommandResult> Run(IReadOnlyList<AgentMachine> machines, RemoteCommandSpec spec, IRunRecorder? recorder, CancellationToken cancellationToken) =>
-        Operation(spec).Stream(machines, recorder, cancellationToken);
 
     private sealed class RemoteCommandOperation : HostOperation<RemoteCommandResult>
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Execution;
 using Provisioning.Core.Journal;
@@ -35,17 +34,12 @@ public sealed class AgentFileFetcher
         }).ToArray();
     }
 
-    /// <summary>The per-host operation for <paramref name="spec"/>, for the cmdlet lifecycle.</summary>
+    /// <summary>
+    /// The per-host operation for <paramref name="spec"/>: run it through the cmdlet lifecycle, or with
+    /// <see cref="HostOperationRunner.Stream{TResult}"/> (one result at a time, journaled into a recorder or nowhere).
+    /// </summary>
     public HostOperation<ExperimentResult> Operation(FileFetchSpec spec) => new FetchOperation(this, spec);
 
-    /// <summary>
-    /// Fetches from every machine and streams one <see cref="ExperimentResult"/> per host and file, a host's
-    /// results together as soon as it finishes. A host whose pattern matches nothing, that is unreachable, or
-    /// whose name cannot be a folder gets one failed result; the others carry on. Throws
-    /// <see cref="ProvisioningException"/> only when the local destination folder cannot be created.
-    /// </summary>
-    public ChannelReader<ExperimentResult> Run(IReadOnlyList<AgentMachine> machines, FileFetchSpec spec, IRunRecorder? recorder, CancellationToken cancellationToken) =>
-        Operation(spec).Stream(machines, recorder, cancellationToken);
 
     /// <summary>The fetch's per-host work; the destination folder and each host's own folder are settled once in Prepare.</summary>
     private sealed class FetchOperation : HostOperation<ExperimentResult>

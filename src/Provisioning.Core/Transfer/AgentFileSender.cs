@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
-using System.Threading.Channels;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Execution;
 using Provisioning.Core.Journal;
@@ -27,7 +26,7 @@ public sealed class AgentFileSender
 
     /// <summary>
     /// What a send would write on each host (for -WhatIf): the local files are resolved and the destination
-    /// rendered, no host is contacted. Throws <see cref="ErrorKind.LocalPathNotFound"/> like <see cref="Run"/>.
+    /// rendered, no host is contacted. Throws <see cref="ErrorKind.LocalPathNotFound"/> like <see cref="Operation"/>.
     /// </summary>
     public IReadOnlyList<PlannedFileSend> Plan(IReadOnlyList<AgentMachine> machines, FileSendSpec spec)
     {
@@ -53,17 +52,12 @@ public sealed class AgentFileSender
         return plans;
     }
 
-    /// <summary>The per-host operation for <paramref name="spec"/>, for the cmdlet lifecycle.</summary>
+    /// <summary>
+    /// The per-host operation for <paramref name="spec"/>: run it through the cmdlet lifecycle, or with
+    /// <see cref="HostOperationRunner.Stream{TResult}"/> (one result at a time, journaled into a recorder or nowhere).
+    /// </summary>
     public HostOperation<FileSendResult> Operation(FileSendSpec spec) => new SendOperation(this, spec);
 
-    /// <summary>
-    /// Sends the files to every machine and streams one <see cref="FileSendResult"/> per host and file, a host's
-    /// results together as soon as it finishes. The local path is resolved first: when it names nothing, this
-    /// throws <see cref="ProvisioningException"/> (<see cref="ErrorKind.LocalPathNotFound"/>) and no host is
-    /// contacted. Every other failure is a result with an error.
-    /// </summary>
-    public ChannelReader<FileSendResult> Run(IReadOnlyList<AgentMachine> machines, FileSendSpec spec, IRunRecorder? recorder, CancellationToken cancellationToken) =>
-        Operation(spec).Stream(machines, recorder, cancellationToken);
 
     /// <summary>Send-AgentFile's per-host work: the shared parts (the local files, their hashes) are resolved once in Prepare.</summary>
     private sealed class SendOperation : HostOperation<FileSendResult>

@@ -26,7 +26,7 @@ public sealed class HostLossTests : IAsyncLifetime
     private static async Task<List<RemoteCommandResult>> RunAsync(IReadOnlyList<AgentMachine> machines, string command)
     {
         var results = new List<RemoteCommandResult>();
-        await foreach (var r in new RemoteCommandRunner().Run(machines, new RemoteCommandSpec { Command = command }, null, CancellationToken.None).ReadAllAsync())
+        await foreach (var r in new RemoteCommandRunner().Operation(new RemoteCommandSpec { Command = command }).Stream(machines, null, CancellationToken.None).ReadAllAsync())
             results.Add(r);
         return results;
     }

@@ -42,7 +42,7 @@ public sealed class ProxyJumpTests : IDisposable
         try
         {
             var results = new List<RemoteCommandResult>();
-            await foreach (var r in new RemoteCommandRunner().Run([testbed["node"]!], new RemoteCommandSpec { Command = "hostname" }, null, CancellationToken.None).ReadAllAsync())
+            await foreach (var r in new RemoteCommandRunner().Operation(new RemoteCommandSpec { Command = "hostname" }).Stream([testbed["node"]!], null, CancellationToken.None).ReadAllAsync())
                 results.Add(r);
 
             var result = Assert.Single(results);

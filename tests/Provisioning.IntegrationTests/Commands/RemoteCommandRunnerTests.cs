@@ -21,7 +21,7 @@ public sealed class RemoteCommandRunnerTests
     private static async Task<List<RemoteCommandResult>> RunAsync(IReadOnlyList<AgentMachine> machines, RemoteCommandSpec spec, CancellationToken ct = default)
     {
         var results = new List<RemoteCommandResult>();
-        await foreach (var r in new RemoteCommandRunner().Run(machines, spec, null, ct).ReadAllAsync(CancellationToken.None)) results.Add(r);
+        await foreach (var r in new RemoteCommandRunner().Operation(spec).Stream(machines, null, ct).ReadAllAsync(CancellationToken.None)) results.Add(r);
         return results;
     }
 

@@ -49,9 +49,9 @@ public sealed partial class OperationParityTests(OperationParityTests.ParityTest
         using var local = new ScratchFolder();
         var file = local.File("a.txt", "a\n");
 
-        IHostOutcome command = Assert.Single(await DrainAsync(new RemoteCommandRunner().Run([dead], new RemoteCommandSpec { Command = "true" }, null, CancellationToken.None)));
-        IHostOutcome push = Assert.Single(await DrainAsync(new AgentFileSender().Run([dead], new FileSendSpec { Path = file, Destination = "in/" }, null, CancellationToken.None)));
-        IHostOutcome fetch = Assert.Single(await DrainAsync(new AgentFileFetcher().Run([dead], new FileFetchSpec { Path = "out/*.txt", Destination = local.Path + "/home" }, null, CancellationToken.None)));
+        IHostOutcome command = Assert.Single(await DrainAsync(new RemoteCommandRunner().Operation(new RemoteCommandSpec { Command = "true" }).Stream([dead], null, CancellationToken.None)));
+        IHostOutcome push = Assert.Single(await DrainAsync(new AgentFileSender().Operation(new FileSendSpec { Path = file, Destination = "in/" }).Stream([dead], null, CancellationToken.None)));
+        IHostOutcome fetch = Assert.Single(await DrainAsync(new AgentFileFetcher().Operation(new FileFetchSpec { Path = "out/*.txt", Destination = local.Path + "/home" }).Stream([dead], null, CancellationToken.None)));
 
         Assert.All(new[] { command, push, fetch }, r =>
         {
@@ -68,7 +68,7 @@ public sealed partial class OperationParityTests(OperationParityTests.ParityTest
         var machine = Testbed.Machines[0];
         var marker = RemoteProcessProbe.UniqueShortSleepSeconds();
         await WarmAsync(machine);
-        var run = DrainAsync(new RemoteCommandRunner().Run([machine], new RemoteCommandSpec { Command = $"sleep {marker}; sleep {marker}; echo done" }, null, CancellationToken.None));
+        var run = DrainAsync(new RemoteCommandRunner().Operation(new RemoteCommandSpec { Command = $"sleep {marker}; sleep {marker}; echo done" }).Stream([machine], null, CancellationToken.None));
         await KillMasterWhenAsync(machine, () => RemoteProcessProbe.Count($"sleep {marker}") > 0, run);
         AssertLost(Assert.Single(await run.WaitAsync(TimeSpan.FromSeconds(60))));
     }
@@ -81,7 +81,7 @@ public sealed partial class OperationParityTests(OperationParityTests.ParityTest
         var source = Path.Combine(local.Path, "big.bin");
         WriteRandomFile(source, BigFile);
         await WarmAsync(machine);
-        var run = DrainAsync(new AgentFileSender().Run([machine], new FileSendSpec { Path = source, Destination = "in/big.bin" }, null, CancellationToken.None));
+        var run = DrainAsync(new AgentFileSender().Operation(new FileSendSpec { Path = source, Destination = "in/big.bin" }).Stream([machine], null, CancellationToken.None));
         await KillMasterWhenAsync(machine, () => TemporaryFiles(WorkPath(machine, "in")).Any(f => new FileInfo(f).Length > 64 * 1024), run);
         AssertLost(Assert.Single(await run.WaitAsync(TimeSpan.FromSeconds(60))));
         Assert.False(File.Exists(WorkPath(machine, "in/big.bin")), "a partial file appeared at the destination");
@@ -95,7 +95,7 @@ public sealed partial class OperationParityTests(OperationParityTests.ParityTest
         WriteRandomFile(WorkPath(machine, "out/trace.bin"), BigFile, seed: 5);
         using var local = new ScratchFolder();
         await WarmAsync(machine);
-        var run = DrainAsync(new AgentFileFetcher().Run([machine], new FileFetchSpec { Path = "out/trace.bin", Destination = local.Path }, null, CancellationToken.None));
+        var run = DrainAsync(new AgentFileFetcher().Operation(new FileFetchSpec { Path = "out/trace.bin", Destination = local.Path }).Stream([machine], null, CancellationToken.None));
         await KillMasterWhenAsync(machine, () => TemporaryFiles(local.Path).Length > 0, run);
         var results = await run.WaitAsync(TimeSpan.FromSeconds(60));
         AssertLost(Assert.Single(results));
@@ -111,7 +111,7 @@ public sealed partial class OperationParityTests(OperationParityTests.ParityTest
 
     // The master is opened by a first command, so the work under test runs over it as a multiplexed session.
     private static async Task WarmAsync(AgentMachine machine) =>
-        Assert.True(Assert.Single(await DrainAsync(new RemoteCommandRunner().Run([machine], new RemoteCommandSpec { Command = "true" }, null, CancellationToken.None))).Succeeded);
+        Assert.True(Assert.Single(await DrainAsync(new RemoteCommandRunner().Operation(new RemoteCommandSpec { Command = "true" }).Stream([machine], null, CancellationToken.None))).Succeeded);
 
     /// <summary>SIGKILLs the machine's ssh master as soon as <paramref name="condition"/> holds (the work is under way).</summary>
     private async Task KillMasterWhenAsync<T>(AgentMachine machine, Func<bool> condition, Task<List<T>> work)

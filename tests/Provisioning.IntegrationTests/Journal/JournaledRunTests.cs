@@ -162,7 +162,7 @@ public sealed class JournaledRunTests : IDisposable
     private static async Task<List<RemoteCommandResult>> RunAsync(IReadOnlyList<AgentMachine> machines, RemoteCommandSpec spec, IRunRecorder recorder, CancellationToken ct = default)
     {
         var results = new List<RemoteCommandResult>();
-        await foreach (var r in new RemoteCommandRunner().Run(machines, spec, recorder, ct).ReadAllAsync(CancellationToken.None)) results.Add(r);
+        await foreach (var r in new RemoteCommandRunner().Operation(spec).Stream(machines, recorder, ct).ReadAllAsync(CancellationToken.None)) results.Add(r);
         return results;
     }
 }
