@@ -21,7 +21,8 @@ public sealed class Testbed : IAsyncDisposable
         IReadOnlyDictionary<string, IReadOnlyList<string>> roles,
         ISshTransport transport,
         string? sourcePath = null,
-        ITestbedLifetime? lifetime = null)
+        ITestbedLifetime? lifetime = null,
+        IReadOnlyList<string>? providerNotes = null)
     {
         Name = name;
         Provider = provider;
@@ -33,6 +34,7 @@ public sealed class Testbed : IAsyncDisposable
         Id = Guid.NewGuid().ToString("N")[..12];
         foreach (var m in machines) m.Testbed = this;
         Transport = transport ?? throw new ArgumentNullException(nameof(transport));
+        ProviderNotes = providerNotes ?? [];
     }
 
     /// <summary>Short unique id of this loaded testbed.</summary>
@@ -51,6 +53,11 @@ public sealed class Testbed : IAsyncDisposable
     public IReadOnlyList<AgentMachine> Machines { get; }
     /// <summary>Role name to host names.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> Roles { get; }
+    /// <summary>
+    /// What the provider could not give and the user should know (a Local testbed whose agents fall back to this
+    /// machine's root filesystem says why); New-Testbed writes each as a warning.
+    /// </summary>
+    public IReadOnlyList<string> ProviderNotes { get; }
     /// <summary>The transport every command and copy of this testbed goes through.</summary>
     public ISshTransport Transport { get; }
     /// <summary>True once <see cref="RemoveAsync"/> ran.</summary>

@@ -48,6 +48,25 @@ public sealed class NewTestbedCommand : AgentCmdlet
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
+    /// <summary>
+    /// What each Local agent shares with this machine. <c>Private</c>: its own copy-on-write root filesystem and
+    /// processes (root on Linux). <c>Shared</c>: this machine's. When omitted, Private where it works, else Shared
+    /// with a warning that says why.
+    /// </summary>
+    /// <remarks>A string (not the engine's enum): a value-type field of an engine type would make pwsh load the engine
+    /// before the module initializer can resolve it.</remarks>
+    [Parameter(ParameterSetName = LocalSet)]
+    [ValidateSet(nameof(LocalIsolation.Shared), nameof(LocalIsolation.Private))]
+    public string? Isolation { get; set; }
+
+    /// <summary>
+    /// The Local agents' network. <c>Host</c>: this machine's. <c>Offline</c>: one namespace of the testbed's own with
+    /// no route out, where agents reach only each other (root on Linux).
+    /// </summary>
+    [Parameter(ParameterSetName = LocalSet)]
+    [ValidateSet(nameof(LocalNetwork.Host), nameof(LocalNetwork.Offline))]
+    public string Network { get; set; } = nameof(LocalNetwork.Host);
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -58,6 +77,7 @@ public sealed class NewTestbedCommand : AgentCmdlet
             DiscardQuietly(testbed);
             throw new PipelineStoppedException();
         }
+        foreach (var note in testbed.ProviderNotes) WriteWarning(note);
         TestbedRegistry.Add(testbed);
         WriteVerbose($"Testbed '{testbed.Name}' ({testbed.Machines.Count} machines, {testbed.Provider}) is now the current testbed; state in {testbed.StateDirectory}.");
         WriteObject(testbed);
@@ -71,7 +91,14 @@ public sealed class NewTestbedCommand : AgentCmdlet
 
     private Testbed StartLocal()
     {
-        var options = new LocalTestbedOptions { Count = Count, Roles = RoleCounts(), Name = Name };
+        var options = new LocalTestbedOptions
+        {
+            Count = Count,
+            Roles = RoleCounts(),
+            Name = Name,
+            Isolation = Isolation is null ? null : Enum.Parse<LocalIsolation>(Isolation, ignoreCase: true),
+            Network = Enum.Parse<LocalNetwork>(Network, ignoreCase: true),
+        };
         var progress = new ProgressRecord(1, "New-Testbed", $"Starting {Count} local sshd agents");
         WriteProgress(progress);
         try

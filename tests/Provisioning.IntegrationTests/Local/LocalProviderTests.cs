@@ -15,7 +15,7 @@ public sealed class LocalProviderTests
     {
         var testbed = await Start(new LocalTestbedOptions { Count = 3 });
         var state = testbed.StateDirectory;
-        Assert.Equal(3, ProcessTable.WithCommandLineContaining(state).Count(p => p.Contains("sshd")));
+        Assert.Equal(3, ProcessTable.WithCommandLineContaining(state).Count(p => p.Contains("sshd -D")));
 
         // A session in progress: its sshd children and remote command must go too.
         var marker = $"sleep 3{Random.Shared.Next(100, 999)}";
@@ -125,7 +125,7 @@ public sealed class LocalProviderTests
         try
         {
             Assert.Equal("started", await session.StandardOutput.ReadLineAsync());
-            Assert.Equal(2, ProcessTable.WithCommandLineContaining(testbed.StateDirectory).Count(p => p.Contains("sshd")));
+            Assert.Equal(2, ProcessTable.WithCommandLineContaining(testbed.StateDirectory).Count(p => p.Contains("sshd -D")));
             // What the kernel does to the guard's pipe when this process dies.
             lifetime.Guard!.SimulateOwnerDeath();
             Assert.True(lifetime.Guard.WaitForExit(TimeSpan.FromSeconds(10)));

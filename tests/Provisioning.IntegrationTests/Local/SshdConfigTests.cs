@@ -16,7 +16,7 @@ public sealed class SshdConfigTests
         var dir = Directory.CreateTempSubdirectory("prov-cfg-").FullName;
         try
         {
-            var agent = new LocalAgent("agent-1", "127.0.250.1", 22222, dir);
+            var agent = new LocalAgent("agent-1", "127.0.250.1", 22222, dir, Path.Combine(dir, "root"));
             var account = new LoginAccount(uid, user, "/home/" + user, locked);
             var text = SshdConfig.Render(agent, account, Path.Combine(dir, "authorized_keys"), new Version(9, 2));
             var lines = text.Split('\n');
@@ -42,7 +42,7 @@ public sealed class SshdConfigTests
     [Fact]
     public void Source_penalties_are_turned_off_where_sshd_has_them()
     {
-        var agent = new LocalAgent("agent-1", "127.0.250.1", 22222, "/tmp/x");
+        var agent = new LocalAgent("agent-1", "127.0.250.1", 22222, "/tmp/x", "/tmp/x-root");
         var account = new LoginAccount(0, "root", "/root", false);
         Assert.Contains("PerSourcePenalties no", SshdConfig.Render(agent, account, "/tmp/x/ak", new Version(9, 8)).Split('\n'));
         Assert.DoesNotContain("PerSourcePenalties", SshdConfig.Render(agent, account, "/tmp/x/ak", new Version(9, 7)));

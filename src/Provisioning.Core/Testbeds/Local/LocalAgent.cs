@@ -9,12 +9,13 @@ namespace Provisioning.Core.Testbeds.Local;
 internal sealed class LocalAgent
 {
     /// <summary>Lays out the agent's folder names; nothing is created yet.</summary>
-    public LocalAgent(string name, string address, int port, string directory)
+    public LocalAgent(string name, string address, int port, string directory, string rootDirectory)
     {
         Name = name;
         Address = address;
         Port = port;
         Directory = directory;
+        RootDirectory = rootDirectory;
     }
 
     /// <summary>agent-1, agent-2, ...</summary>
@@ -37,6 +38,22 @@ internal sealed class LocalAgent
     public string WorkDirectory => Path.Combine(Directory, "work");
     /// <summary>The clean home mounted over the login user's home when the agent has its own namespaces.</summary>
     public string HomeDirectory => Path.Combine(Directory, "home");
+    /// <summary>
+    /// The agent's private root, outside its state folder (the agent sees that folder, and must never see the layers
+    /// of its own overlay): <c>upper</c> (what the agent changed), <c>work</c> (overlayfs's) and <c>merged</c> (its /).
+    /// </summary>
+    public string RootDirectory { get; }
+    /// <summary>The overlay's upper layer: every file the agent wrote or changed.</summary>
+    public string UpperDirectory => Path.Combine(RootDirectory, "upper");
+    /// <summary>overlayfs's work folder.</summary>
+    public string OverlayWorkDirectory => Path.Combine(RootDirectory, "work");
+    /// <summary>Where the agent's root is mounted, in its own mount namespace only.</summary>
+    public string MergedDirectory => Path.Combine(RootDirectory, "merged");
+    /// <summary>
+    /// The pid sshd writes to its pid file once it listens: its own pid, or 1 when it is PID 1 of a namespace of
+    /// its own (then the listener we started is the namespace's parent).
+    /// </summary>
+    public int? PidInOwnNamespace { get; set; }
     /// <summary>The running sshd (the listener), once started.</summary>
     public Process? Process { get; set; }
     /// <summary>The listener's pid, once started.</summary>
@@ -52,7 +69,7 @@ internal sealed class LocalAgent
         try
         {
             var text = File.ReadAllText(PidFilePath).Trim();
-            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid == ProcessId) return true;
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid == (PidInOwnNamespace ?? ProcessId)) return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         if (Process.HasExited) throw new AgentStartException(this, $"sshd exited with code {Process.ExitCode}");

@@ -89,9 +89,17 @@ public static class LocalProvider
 
         var reservation = LoopbackReservation.Reserve(options.Count);
         lifetime.Hold(reservation);
-        var launcher = SshdLauncher.Create(tools, account, state, options.UseNamespaces);
+        var offline = options.Network == LocalNetwork.Offline;
+        var launcher = SshdLauncher.Create(tools, account, state, files.AuthorizedKeys, options.UseNamespaces, options.Isolation, offline);
         lifetime.Isolated = launcher.Isolated;
-        var agents = LayOutAgents(options.Count, reservation, files.AgentsDirectory, launcher.Isolated);
+        lifetime.Isolation = launcher.Isolation;
+        var agents = LayOutAgents(options.Count, reservation, files, launcher);
+        OfflineNetwork? network = null;
+        if (offline)
+        {
+            network = OfflineNetwork.Create(state);
+            lifetime.Hold(network);
+        }
 
         // ed25519 keys are cheap; ssh-keygen's process start dominates, so run a few at a time.
         var keys = agents.Select(a => (Path: a.HostKeyPath, Comment: a.Name)).Prepend((Path: files.ClientKey, Comment: "provisioning-local-client"));
@@ -103,13 +111,13 @@ public static class LocalProvider
         const UnixFileMode public644 = private600 | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         WriteFile(files.AuthorizedKeys, File.ReadAllText(files.ClientKey + ".pub").Trim() + "\n", private600);
         WriteFile(files.KnownHosts, KnownHosts(agents), public644);
-        WriteFile(files.SshConfig, ClientConfig, public644);
+        WriteFile(files.SshConfig, network is null ? ClientConfig : ClientConfig + $"    ProxyCommand {network.ProxyCommand(SshdLauncher.FindProgram("nsenter")!)}\n", public644);
         foreach (var agent in agents)
             WriteFile(agent.ConfigPath, SshdConfig.Render(agent, account, files.AuthorizedKeys, tools.SshdVersion), public644);
 
         if (account.IsRoot) EnsurePrivilegeSeparationDirectory();
         cancellationToken.ThrowIfCancellationRequested();
-        foreach (var agent in agents) lifetime.Started(agent, launcher.Start(agent));
+        foreach (var agent in agents) lifetime.Started(agent, launcher.Start(agent, network));
         lifetime.ArmCrashGuard();
         await WaitListeningAsync(agents, options.StartTimeout ?? DefaultStartTimeout(options.Count), cancellationToken).ConfigureAwait(false);
 
@@ -128,7 +136,8 @@ public static class LocalProvider
 
         var transport = new OpenSshTransport(new OpenSshOptions { ControlDirectory = controlDirectory, ConfigFile = files.SshConfig });
         var testbedName = options.Name ?? "local-" + Guid.NewGuid().ToString("N")[..6];
-        return new Testbed(testbedName, ProviderName, state, machines, roles, transport, sourcePath: null, lifetime);
+        var notes = launcher.FallbackReason is { } reason ? new[] { reason } : [];
+        return new Testbed(testbedName, ProviderName, state, machines, roles, transport, sourcePath: null, lifetime, notes);
     }
 
     /// <summary>Where a Local testbed's generated files go in its state folder.</summary>
@@ -140,8 +149,10 @@ public static class LocalProvider
         public string SshConfig => Path.Combine(State, "ssh_config");
         public string AgentsDirectory => Path.Combine(State, "agents");
         public string ControlDirectory => Path.Combine(State, "cm");
+        /// <summary>The agents' private roots (overlay layers), kept apart from the agent folders the agents see.</summary>
+        public string RootsDirectory => Path.Combine(State, "roots");
         /// <summary>Everything the provider creates, deleted on removal when the folder itself is the user's.</summary>
-        public IEnumerable<string> All => [AgentsDirectory, ClientKey, ClientKey + ".pub", AuthorizedKeys, KnownHosts, SshConfig, ControlDirectory];
+        public IEnumerable<string> All => [AgentsDirectory, RootsDirectory, ClientKey, ClientKey + ".pub", AuthorizedKeys, KnownHosts, SshConfig, ControlDirectory];
     }
 
     [SupportedOSPlatform("linux")]
@@ -163,14 +174,19 @@ public static class LocalProvider
     }
 
     [SupportedOSPlatform("linux")]
-    private static List<LocalAgent> LayOutAgents(int count, LoopbackReservation reservation, string agentsDirectory, bool isolated)
+    private static List<LocalAgent> LayOutAgents(int count, LoopbackReservation reservation, StateFiles files, SshdLauncher launcher)
     {
+        var isolated = launcher.Isolated;
         var skeleton = isolated && Directory.Exists("/etc/skel") ? Directory.GetFiles("/etc/skel") : [];
         var agents = new List<LocalAgent>(count);
         for (var i = 0; i < count; i++)
         {
             var name = $"agent-{i + 1}";
-            var agent = new LocalAgent(name, reservation.Addresses[i].ToString(), reservation.Port, Path.Combine(agentsDirectory, name));
+            var agent = new LocalAgent(name, reservation.Addresses[i].ToString(), reservation.Port, Path.Combine(files.AgentsDirectory, name),
+                Path.Combine(files.RootsDirectory, name))
+            {
+                PidInOwnNamespace = launcher.OwnPidNamespace ? 1 : null,
+            };
             Directory.CreateDirectory(agent.WorkDirectory);
             if (isolated)
             {

@@ -18,6 +18,7 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
     private readonly List<string> _ownedPaths = new();
     private readonly List<LocalAgent> _agents = new();
     private LoopbackReservation? _reservation;
+    private OfflineNetwork? _network;
     private CrashGuard? _guard;
     private bool _stopped;
 
@@ -64,12 +65,22 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
     /// <summary>Marks a file or folder for deletion on stop.</summary>
     public void Own(string path) => _ownedPaths.Add(path);
 
+    /// <summary>Takes ownership of the offline network (its holder is stopped after the agents).</summary>
+    public void Hold(OfflineNetwork network) => _network = network;
+
+    /// <summary>What the agents share with this machine.</summary>
+    public LocalIsolation Isolation { get; set; }
+
+    /// <summary>The testbed's offline network, or null when the agents use this machine's.</summary>
+    public OfflineNetwork? Network => _network;
+
     /// <summary>Takes ownership of the loopback reservation (released on stop).</summary>
     public void Hold(LoopbackReservation reservation) => _reservation = reservation;
 
     /// <summary>Arms the crash guard over the agents started so far.</summary>
     public void ArmCrashGuard() =>
-        _guard = CrashGuard.Start(Agents.Select(a => a.ProcessId!.Value).ToArray(), StateDirectory, _ownedPaths);
+        _guard = CrashGuard.Start(Agents.Select(a => a.ProcessId!.Value).Concat(_network is null ? [] : [_network.Holder.Id]).ToArray(),
+            StateDirectory, _ownedPaths);
 
     /// <inheritdoc />
     public Task StopAsync(CancellationToken cancellationToken) => Task.Run(Stop, CancellationToken.None);
@@ -89,6 +100,7 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
         try
         {
             StopAgents(Agents);
+            StopNetwork();
             DeleteOwnedPaths();
         }
         finally
@@ -110,6 +122,19 @@ internal sealed class LocalTestbedLifetime : ITestbedLifetime
         var pids = LiveTrees([agent]);
         LinuxProcesses.Signal(pids, "KILL");
         WaitGone(pids, KillGrace);
+    }
+
+    private void StopNetwork()
+    {
+        if (_network is not { } network) return;
+        var holder = network.Holder;
+        if (!holder.HasExited)
+        {
+            var pids = LinuxProcesses.DescendantsOf([holder.Id]).Append(holder.Id).Where(LinuxProcesses.IsRunning).ToArray();
+            LinuxProcesses.Signal(pids, "KILL");
+            WaitGone(pids, KillGrace);
+        }
+        holder.Dispose();
     }
 
     private static void StopAgents(IReadOnlyCollection<LocalAgent> agents)

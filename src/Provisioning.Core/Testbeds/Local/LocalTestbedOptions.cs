@@ -11,6 +11,14 @@ public sealed class LocalTestbedOptions
     public string? Name { get; init; }
     /// <summary>Where keys, configs and agent folders go; a new temp folder when null.</summary>
     public string? StateDirectory { get; init; }
+    /// <summary>
+    /// What each agent shares with this machine. Null: a private root and PID namespace where this machine allows it
+    /// (root on Linux, with overlayfs), else shared, with the reason in the testbed's <see cref="Testbed.ProviderNotes"/>.
+    /// <see cref="LocalIsolation.Private"/> where it cannot work is an error that says why.
+    /// </summary>
+    public LocalIsolation? Isolation { get; init; }
+    /// <summary>The agents' network: this machine's, or one of the testbed's own with no route out.</summary>
+    public LocalNetwork Network { get; init; } = LocalNetwork.Host;
 
     /// <summary>sshd to run instead of the one found on this machine (tests).</summary>
     internal string? SshdPath { get; init; }
