@@ -96,7 +96,7 @@ internal static class BenchmarkApp
             var engine = new EngineUnderTest(testbed);
             var usable = testbed.Machines.Count;
             var sizes = options.Sizes.Where(n => n <= usable).ToArray();
-            if (sizes.Length < options.Sizes.Count)
+            if (sizes.Length < options.Sizes.Count && (options.Suites & (Suite.Command | Suite.Journal)) != 0)
                 findings.Notes.Add($"Only {usable} agents are available: sizes above {usable} were skipped.");
             var extra = engine.ExtraSshOptions.Where(o => !o.StartsWith("Control", StringComparison.OrdinalIgnoreCase)).ToArray();
             sshText = "the engine's address, port, user, key and known_hosts for each agent; BatchMode; strict host key checking; "
@@ -114,6 +114,8 @@ internal static class BenchmarkApp
                         .RunAsync(options.Suites.HasFlag(Suite.Copy), options.Suites.HasFlag(Suite.Fetch), ct)).ConfigureAwait(false);
                 if (options.Suites.HasFlag(Suite.Journal))
                     await new JournalSuite(context).RunAsync(Math.Min(options.Sizes.Max(), usable), ct).ConfigureAwait(false);
+                if (options.Suites.HasFlag(Suite.Agents))
+                    await RunGuardedAsync(runner, "agents suite", () => new AgentsSuite(context).RunAsync(options.Sizes.Max(), ct)).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

@@ -14,8 +14,10 @@ internal enum Suite
     Fetch = 4,
     /// <summary>Warm command run with and without the journal recorder.</summary>
     Journal = 8,
+    /// <summary>Start and remove N Local agents, with shared and with private roots.</summary>
+    Agents = 16,
     /// <summary>Every suite.</summary>
-    All = Command | Copy | Fetch | Journal,
+    All = Command | Copy | Fetch | Journal | Agents,
 }
 
 /// <summary>Command-line options. Parsed by hand: the surface is small and a parser package is not worth a dependency.</summary>
@@ -53,8 +55,8 @@ internal sealed class BenchmarkOptions
 
     /// <summary>The largest agent count any selected suite needs.</summary>
     public int AgentsNeeded =>
-        Math.Max((Suites & (Suite.Command | Suite.Journal)) != 0 ? Sizes.Max() : 0,
-                 (Suites & (Suite.Copy | Suite.Fetch)) != 0 ? TransferHosts : 0);
+        Math.Max(1, Math.Max((Suites & (Suite.Command | Suite.Journal)) != 0 ? Sizes.Max() : 0,
+                 (Suites & (Suite.Copy | Suite.Fetch)) != 0 ? TransferHosts : 0));
 
     /// <summary>Usage text.</summary>
     public const string Usage = """
@@ -124,8 +126,9 @@ internal sealed class BenchmarkOptions
                 "copy" or "push" => Suite.Copy,
                 "fetch" => Suite.Fetch,
                 "journal" => Suite.Journal,
+                "agents" => Suite.Agents,
                 "all" => Suite.All,
-                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, all)."),
+                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, agents, all)."),
             };
         }
         return suites != Suite.None ? suites : throw new ArgumentException("--only needs at least one suite.");

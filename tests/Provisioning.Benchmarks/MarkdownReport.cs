@@ -27,6 +27,7 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
         CopySection();
         FetchSection();
         JournalSection();
+        AgentsSection();
         Tail();
         return _md.ToString();
     }
@@ -176,6 +177,31 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
         Line("|---|---|---|");
         Target("journal costs < 5% of a 100-host warm run", with, without, r => r < 1.05,
             r => $"{(r - 1) * 100:+0.0;-0.0}% ({S(with)} vs {S(without)}, alternating runs)");
+        Line();
+    }
+
+    private void AgentsSection()
+    {
+        var sizes = SizesOf(AgentsSuite.Job);
+        if (sizes.Count == 0) return;
+        var n = sizes.Max();
+        Line($"## Local agents: start and remove {n} agents");
+        Line();
+        Line("| | median (min) s | runs |");
+        Line("|---|---:|---:|");
+        foreach (var isolation in new[] { Core.Testbeds.Local.LocalIsolation.Shared, Core.Testbeds.Local.LocalIsolation.Private })
+            foreach (var tool in new[] { AgentsSuite.Start(isolation), AgentsSuite.Remove(isolation) })
+                if (Get(AgentsSuite.Job, tool, Temperature.Cold, n) is { } c) Line($"| {tool} | {CellText(c)} | {c.Seconds.Count} |");
+        Line();
+        Line($"| target (issue 8), at N={n} | measured | verdict |");
+        Line("|---|---|---|");
+        foreach (var (tool, limit) in new[] { (AgentsSuite.Start(Core.Testbeds.Local.LocalIsolation.Private), 10.0), (AgentsSuite.Remove(Core.Testbeds.Local.LocalIsolation.Private), 5.0) })
+        {
+            var c = Get(AgentsSuite.Job, tool, Temperature.Cold, n);
+            Line(c?.Median is { } m
+                ? $"| {tool} under {limit:0} s | {Seconds(m)} s | {(m < limit ? "PASS" : "FAIL")} |"
+                : $"| {tool} under {limit:0} s | n/a ({Escape(c?.Error ?? "not measured")}) | n/a |");
+        }
         Line();
     }
 
