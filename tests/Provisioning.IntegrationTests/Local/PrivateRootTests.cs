@@ -174,9 +174,17 @@ public sealed class OfflineNetworkTests
         outside.Start();
         var port = ((IPEndPoint)outside.LocalEndpoint).Port;
 
+        var hostMounts = File.ReadAllLines("/proc/self/mountinfo");
         await using var testbed = await LocalProvider.StartAsync(new LocalTestbedOptions { Count = 2, Network = LocalNetwork.Offline }, CancellationToken.None);
         var (agent1, agent2) = (testbed.Machines[0], testbed.Machines[1]);
-        var holder = LocalProvider.LifetimeOf(testbed)!.Network!.Holder.Id;
+        var lifetime = LocalProvider.LifetimeOf(testbed)!;
+        var holder = lifetime.Network!.Holder.Id;
+        // Private roots by default as root: each agent's overlay is mounted in its own namespace, never in this one.
+        Assert.Equal(LocalIsolation.Private, lifetime.Isolation);
+        Assert.All(lifetime.Agents, a => Assert.Contains(File.ReadLines($"/proc/{a.ProcessId}/task/{a.ProcessId}/children")
+            .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .SelectMany(child => File.ReadLines($"/proc/{child}/mountinfo")), m => m.Contains(" overlay ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(File.ReadLines("/proc/self/mountinfo"), m => m.Contains(testbed.StateDirectory, StringComparison.Ordinal));
 
         var clock = Stopwatch.StartNew();
         var blocked = await Run(agent1, $"timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}' && echo reached || echo blocked");
@@ -190,6 +198,8 @@ public sealed class OfflineNetworkTests
         await testbed.RemoveAsync();
         Assert.False(Directory.Exists($"/proc/{holder}"), "the namespace holder is still running");
         Assert.Empty(ProcessTable.WithCommandLineContaining(testbed.StateDirectory));
+        Assert.False(Directory.Exists(testbed.StateDirectory), "the upper layers are still there");
+        Assert.Equal(hostMounts.Order(), File.ReadAllLines("/proc/self/mountinfo").Order());
     }
 
     [Fact]
