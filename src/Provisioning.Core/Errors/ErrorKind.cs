@@ -56,4 +56,10 @@ public enum ErrorKind
     TransferFailed,
     /// <summary>Two hosts would write to the same local folder (for example same-named hosts of two testbeds).</summary>
     DestinationConflict,
+    /// <summary>An experiment process of that name already runs on the host.</summary>
+    ProcessAlreadyRunning,
+    /// <summary>The host has no experiment process of that name.</summary>
+    ProcessNotFound,
+    /// <summary>An experiment process ended at once with a non-zero code instead of running.</summary>
+    ProcessExited,
 }

@@ -25,8 +25,25 @@ public static class FanOut
         Func<AgentMachine, Exception, TResult> onFault,
         CancellationToken cancellationToken)
     {
-        if (throttleLimit < 1) throw new ArgumentOutOfRangeException(nameof(throttleLimit), "ThrottleLimit must be at least 1.");
         var channel = Channel.CreateUnbounded<TResult>(new UnboundedChannelOptions { SingleReader = true });
+        Run(machines, throttleLimit, work, onFault, channel.Writer, cancellationToken);
+        return channel.Reader;
+    }
+
+    /// <summary>
+    /// <see cref="Run{TResult}(IReadOnlyList{AgentMachine}, int, Func{AgentMachine, CancellationToken, Task{TResult}}, Func{AgentMachine, Exception, TResult}, CancellationToken)"/>
+    /// into a channel the caller owns (and may write to as well); it is completed when every started host finished.
+    /// </summary>
+    public static void Run<TResult>(
+        IReadOnlyList<AgentMachine> machines,
+        int throttleLimit,
+        Func<AgentMachine, CancellationToken, Task<TResult>> work,
+        Func<AgentMachine, Exception, TResult> onFault,
+        ChannelWriter<TResult> output,
+        CancellationToken cancellationToken)
+    {
+        if (throttleLimit < 1) throw new ArgumentOutOfRangeException(nameof(throttleLimit), "ThrottleLimit must be at least 1.");
+        var channel = output;
         _ = Task.Run(async () =>
         {
             using var gate = new SemaphoreSlim(throttleLimit);
@@ -56,7 +73,7 @@ public static class FanOut
                             {
                                 result = onFault(machine, ex);
                             }
-                            channel.Writer.TryWrite(result);
+                            channel.TryWrite(result);
                         }
                         finally
                         {
@@ -65,13 +82,12 @@ public static class FanOut
                     }, CancellationToken.None));
                 }
                 await Task.WhenAll(running).ConfigureAwait(false);
-                channel.Writer.TryComplete();
+                channel.TryComplete();
             }
             catch (Exception ex)
             {
-                channel.Writer.TryComplete(ex);
+                channel.TryComplete(ex);
             }
         }, CancellationToken.None);
-        return channel.Reader;
     }
 }

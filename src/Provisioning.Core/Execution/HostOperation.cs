@@ -43,6 +43,16 @@ public abstract class HostOperation<TResult> where TResult : HostOutcome
     /// </summary>
     public abstract Task<IReadOnlyList<TResult>> RunAsync(AgentMachine machine, ISshTransport transport, CancellationToken cancellationToken);
 
+    /// <summary>Where <see cref="Partial"/> sends; set by the runner for each run.</summary>
+    internal Action<HostBatch<TResult>>? PartialSink { get; set; }
+
+    /// <summary>
+    /// Streams results of a host that is still working (the lines of a log being followed), for operations whose host
+    /// work lasts. They are not journaled; the host's final results still come from <see cref="RunAsync"/>.
+    /// </summary>
+    protected void Partial(AgentMachine machine, IReadOnlyList<TResult> results) =>
+        PartialSink?.Invoke(new HostBatch<TResult>(machine, results, Final: false));
+
     /// <summary>The result of a host whose work could not run or threw, with the status and error already mapped.</summary>
     public abstract TResult Failure(AgentMachine machine, HostStatus status, HostError error, DateTimeOffset started);
 

@@ -17,6 +17,8 @@ public static class HostOperationRunner
     /// Starts <paramref name="operation"/> on <paramref name="machines"/>. <paramref name="recorderFor"/> gives the
     /// journal run of each machine (one run per testbed), or null for none. The reader yields one batch per started
     /// host and completes when all of them have finished; after cancellation, hosts not yet started are not started.
+    /// An operation that streams (<see cref="HostOperation{TResult}.Partial"/>) also yields batches that are not
+    /// <see cref="HostBatch{TResult}.Final"/> while its hosts work.
     /// Throws only what <see cref="HostOperation{TResult}.Prepare"/> throws.
     /// </summary>
     public static ChannelReader<HostBatch<TResult>> Run<TResult>(
@@ -29,12 +31,16 @@ public static class HostOperationRunner
         ArgumentNullException.ThrowIfNull(machines);
         ArgumentNullException.ThrowIfNull(operation);
         operation.Prepare(machines);
-        return FanOut.Run(
+        var output = Channel.CreateUnbounded<HostBatch<TResult>>(new UnboundedChannelOptions { SingleReader = true });
+        operation.PartialSink = batch => output.Writer.TryWrite(batch);
+        FanOut.Run(
             machines,
             operation.ThrottleLimit,
             async (machine, ct) => Finish(machine, await RunHostAsync(machine, operation, ct).ConfigureAwait(false), operation, recorderFor?.Invoke(machine)),
             (machine, ex) => Finish(machine, [Fail(machine, operation, ex, DateTimeOffset.Now)], operation, recorderFor?.Invoke(machine)),
+            output.Writer,
             cancellationToken);
+        return output.Reader;
     }
 
     /// <summary>
@@ -79,9 +85,8 @@ public static class HostOperationRunner
         }
         try
         {
-            var results = await operation.RunAsync(machine, transport, ct).ConfigureAwait(false);
-            return results.Count > 0 ? results : [operation.Failure(machine, HostStatus.Failed,
-                new HostError(ErrorKind.Internal, $"{machine.Name}: the operation returned no result."), started)];
+            // An empty list is a host with nothing to report (no process of that name, say), not a failure.
+            return await operation.RunAsync(machine, transport, ct).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -11,4 +11,10 @@ public static class StepKinds
     public const string Send = "send";
     /// <summary>A file brought home with Get-ExperimentResult.</summary>
     public const string Fetch = "fetch";
+    /// <summary>An experiment process started with Start-AgentProcess.</summary>
+    public const string ProcessStart = "process-start";
+    /// <summary>An experiment process stopped with Stop-AgentProcess.</summary>
+    public const string ProcessStop = "process-stop";
+    /// <summary>The state of an experiment process as Get- or Wait-AgentProcess saw it.</summary>
+    public const string ProcessState = "process-state";
 }

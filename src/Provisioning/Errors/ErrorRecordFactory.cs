@@ -43,6 +43,12 @@ namespace Provisioning.Errors;
 [ErrorMapping(ErrorKind.TransferFailed, "FileTransferFailed", ErrorCategory.WriteError)]
 [ErrorMapping(ErrorKind.DestinationConflict, "DestinationConflict", ErrorCategory.ResourceExists,
     RecommendedAction = "Two machines with the same name (from different testbeds) would share a folder; fetch each testbed into its own destination.")]
+[ErrorMapping(ErrorKind.ProcessAlreadyRunning, "AgentProcessAlreadyRunning", ErrorCategory.ResourceExists,
+    RecommendedAction = "Stop it with Stop-AgentProcess, start it under another -Name, or use -Force to replace it.")]
+[ErrorMapping(ErrorKind.ProcessNotFound, "AgentProcessNotFound", ErrorCategory.ObjectNotFound,
+    RecommendedAction = "Get-AgentProcess lists the processes of each machine.")]
+[ErrorMapping(ErrorKind.ProcessExited, "AgentProcessExited", ErrorCategory.InvalidResult,
+    RecommendedAction = "Read its log with Receive-AgentProcessOutput -Stream Stderr.")]
 public static class ErrorRecordFactory
 {
     private static readonly Dictionary<ErrorKind, ErrorMappingAttribute> Table =

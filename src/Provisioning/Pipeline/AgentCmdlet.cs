@@ -55,7 +55,8 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     /// <param name="total">How many hosts the results are for.</param>
     /// <param name="activity">The progress activity, usually the cmdlet name.</param>
     /// <param name="write">Writes one result.</param>
-    protected internal void WriteStream<T>(ChannelReader<T> reader, int total, string activity, Action<T> write)
+    /// <param name="countsAsDone">Whether an item ends a host's part (an operation that streams also sends partial ones); all do when null.</param>
+    protected internal void WriteStream<T>(ChannelReader<T> reader, int total, string activity, Action<T> write, Func<T, bool>? countsAsDone = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(write);
@@ -72,8 +73,9 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
             {
                 while (reader.TryRead(out var item))
                 {
-                    done++;
                     write(item);
+                    if (countsAsDone is not null && !countsAsDone(item)) continue;
+                    done++;
                     WriteProgress(Progress(done));
                 }
             }

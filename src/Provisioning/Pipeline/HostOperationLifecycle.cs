@@ -76,7 +76,7 @@ internal static class HostOperationLifecycle
                     if (write is null) cmdlet.WriteResult(result);
                     else write(result);
                 }
-            });
+            }, batch => batch.Final);
             finished = true;
         }
         finally

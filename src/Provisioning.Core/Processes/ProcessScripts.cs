@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Text;
+using Provisioning.Core.Transport;
+
+namespace Provisioning.Core.Processes;
+
+/// <summary>
+/// The POSIX sh that runs on the hosts for experiment processes: a supervisor that needs no install, and one script
+/// per cmdlet, each one round trip. The registry is a folder per process under the login user's state directory
+/// (<c>${XDG_STATE_HOME:-~/.local/state}/provisioning/processes/NAME</c>): its command, environment and policy, a
+/// <c>state</c> file the supervisor rewrites atomically, an <c>events</c> log, and <c>run-N.out</c>/<c>run-N.err</c>.
+/// Every process of a run carries <c>PROVISIONING_PROCESS=&lt;its folder&gt;</c> in its environment, which is how a
+/// stop finds children that changed their process group or session, even after they were reparented.
+/// </summary>
+internal static class ProcessScripts
+{
+    /// <summary>The environment variable that marks every process of a run.</summary>
+    public const string Marker = "PROVISIONING_PROCESS";
+
+    // Shared functions. st: a pid's start time (field 22 of /proc/PID/stat) so a reused pid is never taken for ours;
+    // alive: pid running (not a zombie) with that start time; marked: the pids carrying a folder's marker; kids: a pid
+    // and all its descendants; kill_run: TERM to a run's processes, KILL what is left after the grace period.
+    private const string Functions = """
+        reg="${XDG_STATE_HOME:-$HOME/.local/state}/provisioning/processes"
+        st() { [ -r "/proc/$1/stat" ] && sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+        zombie() { [ "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]; }
+        alive() { [ -n "$1" ] && [ "$1" -gt 1 ] 2>/dev/null && [ -n "$2" ] && [ "$(st "$1")" = "$2" ] && ! zombie "$1"; }
+        marked() { for e in /proc/[0-9]*/environ; do grep -qzxF "PROVISIONING_PROCESS=$1" "$e" 2>/dev/null && { p=${e#/proc/}; echo "${p%/environ}"; }; done; }
+        kids() { ps -eo pid=,ppid= | awk -v r="$1" '{ p[$1] = $2 } END { s[r] = 1; do { c = 0; for (k in p) if ((p[k] in s) && !(k in s)) { s[k] = 1; c = 1 } } while (c); for (k in s) print k }'; }
+        load() { s_state=; s_code=; s_pid=; s_pid_start=; s_sup=; s_sup_start=; s_run=0; s_restarts=0; s_started=; s_ended=; s_sudo=0; [ -r "$1/state" ] && . "$1/state"; }
+        kill_run() {
+            load "$1"; pids=$(marked "$1"); alive "$s_pid" "$s_pid_start" && pids="$pids $(kids "$s_pid")"
+            pids=$(for p in $pids; do echo "$p"; done | sort -un)
+            [ -n "$pids" ] || return 0
+            kill -TERM $pids 2>/dev/null; i=0
+            while :; do
+                left=; for p in $pids; do [ -d "/proc/$p" ] && ! zombie "$p" && left="$left $p"; done
+                [ -z "$left" ] && return 0
+                [ "$i" -ge $(($2 * 10)) ] && break
+                sleep 0.1; i=$((i + 1))
+            done
+            kill -KILL $left 2>/dev/null; return 0
+        }
+        sel() { for d in "$reg"/*; do [ -e "$d/state" ] || continue; n=${d##*/}; for p in "$@"; do case "$n" in $p) echo "$d"; break ;; esac; done; done; }
+        missing() { for p in "$@"; do case "$p" in *[*?[]*) ;; *) [ -e "$reg/$p/state" ] || printf 'E\t%s\tProcessNotFound\tno process of that name\n' "$p" ;; esac; done; }
+        record() {
+            load "$1"; n=${1##*/}
+            if [ "$s_state" = Running ] || [ "$s_state" = Restarting ]; then alive "$s_sup" "$s_sup_start" || { s_state=Exited; s_code=; }; fi
+            head=; [ "$s_state" != Running ] && [ -n "$s_code" ] && [ "$s_code" != 0 ] && head=$(head -n 3 "$1/run-$s_run.err" 2>/dev/null | tr '\t\r\n' '   ')
+            printf 'P\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$s_state" "$s_code" "$s_pid" "$s_started" "$s_ended" "$s_restarts" "$s_run" "$1/run-$s_run.out" "$1/run-$s_run.err" "$head"
+        }
+        """;
+
+    // The supervisor: runs the command (again, per the policy), records each state change, enforces the timeout. It
+    // runs in a session of its own (setsid), so it outlives the ssh connection that started it.
+    private const string Supervisor = """
+        d=$1; . "$d/policy"
+        sup_start=$(st $$); runs=0; restarts=0; code=; child=; child_start=; started=; ended=
+        save() {
+            printf 's_state=%s\ns_code=%s\ns_pid=%s\ns_pid_start=%s\ns_sup=%s\ns_sup_start=%s\ns_run=%s\ns_restarts=%s\ns_started=%s\ns_ended=%s\ns_sudo=%s\n' \
+                "$1" "$code" "$child" "$child_start" "$$" "$sup_start" "$runs" "$restarts" "$started" "$ended" "$sudo" > "$d/state.tmp" && mv -f "$d/state.tmp" "$d/state"
+            echo "$(date +%s) $1 ${code:--}" >> "$d/events"
+        }
+        while :; do
+            runs=$((runs + 1)); rm -f "$d/timedout"; ended=
+            ( cd "$workdir" 2>/dev/null || cd; . "$d/env"; PROVISIONING_PROCESS=$d; export PROVISIONING_PROCESS
+              if [ "$sudo" = 1 ] && [ "$(id -u)" != 0 ]; then exec sudo -n --preserve-env=PROVISIONING_PROCESS sh "$d/command"; else exec sh "$d/command"; fi
+            ) </dev/null >"$d/run-$runs.out" 2>"$d/run-$runs.err" &
+            child=$!; child_start=$(st "$child"); started=$(date +%s); save Running
+            wd=; [ "$timeout" -gt 0 ] && { ( sleep "$timeout"; [ -e "$d/stop" ] || { : > "$d/timedout"; kill_run "$d" 5; } ) </dev/null >/dev/null 2>&1 & wd=$!; }
+            wait "$child"; code=$?; ended=$(date +%s)
+            [ -n "$wd" ] && kill "$wd" 2>/dev/null
+            if [ -e "$d/stop" ]; then save Killed; exit 0; fi
+            if [ -e "$d/timedout" ]; then save TimedOut; exit 0; fi
+            again=0; case $restart in Always) again=1 ;; OnFailure) [ "$code" -ne 0 ] && again=1 ;; esac
+            if [ "$again" = 1 ] && [ "$restarts" -lt "$max" ]; then
+                restarts=$((restarts + 1)); save Restarting; sleep "$delay"
+                [ -e "$d/stop" ] && { save Killed; exit 0; }
+                continue
+            fi
+            save Exited; exit 0
+        done
+        """;
+
+    /// <summary>
+    /// Starts a process: refuses a name that runs (unless <paramref name="force"/>, which stops it first), lays out its
+    /// folder, starts the supervisor detached, and reports the state once the first run had a moment to fail.
+    /// </summary>
+    public static string Start(string name, string command, IReadOnlyDictionary<string, string> environment, string? workDir,
+        ProcessStartSpec spec, bool force)
+    {
+        var delimiter = "PROV_" + Guid.NewGuid().ToString("N");
+        var env = new StringBuilder();
+        foreach (var (key, value) in environment) env.Append("export ").Append(key).Append('=').Append(PosixShell.Quote(value)).Append('\n');
+        var policy = string.Create(CultureInfo.InvariantCulture,
+            $"restart={spec.Restart}\nmax={spec.MaxRestarts}\ndelay={spec.RestartDelay.TotalSeconds:0.###}\ntimeout={(int)Math.Ceiling(spec.Timeout?.TotalSeconds ?? 0)}\nsudo={(spec.Sudo ? 1 : 0)}\n");
+        return Functions + "\n" + $$"""
+            n={{PosixShell.Quote(name)}}; d="$reg/$n"; mkdir -p "$reg" || exit 1
+            if [ -d "$d" ]; then
+                load "$d"
+                if alive "$s_sup" "$s_sup_start"; then
+                    if [ {{(force ? 1 : 0)}} = 1 ]; then : > "$d/stop"; kill_run "$d" {{(int)spec.ForceGrace.TotalSeconds}}; alive "$s_sup" "$s_sup_start" && kill -KILL "$s_sup" 2>/dev/null
+                    else printf 'E\t%s\tProcessAlreadyRunning\t%s\n' "$n" "pid $s_pid, run $s_run, started $(date -d "@$s_started" '+%F %T' 2>/dev/null)"; exit 0; fi
+                fi
+                rm -rf "$d"
+            fi
+            mkdir -p "$d" || exit 1
+            cat > "$d/command" <<'{{delimiter}}'
+            {{command}}
+            {{delimiter}}
+            cat > "$d/env" <<'{{delimiter}}'
+            {{env}}{{delimiter}}
+            cat > "$d/policy" <<'{{delimiter}}'
+            {{policy}}workdir={{PosixShell.Quote(workDir ?? "")}}
+            {{delimiter}}
+            cat > "$reg/.supervise" <<'{{delimiter}}'
+            {{Functions}}
+            {{Supervisor}}
+            {{delimiter}}
+            setsid sh "$reg/.supervise" "$d" </dev/null >/dev/null 2>&1 &
+            i=0; while [ ! -e "$d/state" ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+            sleep 0.1
+            record "$d"
+            """;
+    }
+
+    /// <summary>Lists the processes whose names match <paramref name="patterns"/> (sh globs), one record line each.</summary>
+    public static string List(IReadOnlyList<string> patterns) => Functions + "\n" + $$"""
+        set -- {{Words(patterns)}}; missing "$@"
+        for d in $(sel "$@"); do record "$d"; done; exit 0
+        """;
+
+    private static string Words(IEnumerable<string> patterns) => string.Join(" ", patterns.Select(PosixShell.Quote));
+
+    /// <summary>Stops the named processes: marks them stopped (no restart), TERM, KILL after the grace, then the record.</summary>
+    public static string Stop(IReadOnlyList<string> names, TimeSpan grace) => Functions + "\n" + $$"""
+        g={{(int)Math.Ceiling(grace.TotalSeconds)}}
+        set -- {{Words(names)}}; missing "$@"
+        for d in $(sel "$@"); do
+            load "$d"
+            if alive "$s_sup" "$s_sup_start"; then
+                : > "$d/stop"; kill_run "$d" "$g"
+                i=0; while alive "$s_sup" "$s_sup_start" && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+                if alive "$s_sup" "$s_sup_start"; then
+                    kill -KILL "$s_sup" 2>/dev/null
+                    sed -i 's/^s_state=.*/s_state=Killed/' "$d/state"; echo "$(date +%s) Killed -" >> "$d/events"
+                fi
+            fi
+            record "$d"
+        done; exit 0
+        """;
+
+    /// <summary>
+    /// Prints the logs of the named processes' current runs, each line prefixed with the process and the stream. With
+    /// <paramref name="follow"/>, keeps printing new lines until every one of them has ended.
+    /// </summary>
+    public static string Output(IReadOnlyList<string> names, int? tail, bool stdout, bool stderr, bool follow)
+    {
+        var from = tail is { } n ? n.ToString(CultureInfo.InvariantCulture) : "+1";
+        var files = (stdout ? "out " : "") + (stderr ? "err" : "");
+        return Functions + "\n" + $$"""
+            tails=; active=
+            set -- {{Words(names)}}; missing "$@"
+            for d in $(sel "$@"); do
+                load "$d"; n=${d##*/}
+                for s in {{files}}; do
+                    f="$d/run-$s_run.$s"; [ -e "$f" ] || continue
+                    {{(follow ? "tail -n \"{0}\" -F \"$f\" 2>/dev/null | sed -u \"s/^/L\\t$n\\t$s\\t/\" &\n                    tails=\"$tails $!\"" : "tail -n \"{0}\" \"$f\" | sed \"s/^/L\\t$n\\t$s\\t/\"").Replace("{0}", from)}}
+                done
+                active="$active $d"
+            done
+            {{(follow ? """
+            while :; do
+                more=0; for d in $active; do load "$d"; alive "$s_sup" "$s_sup_start" && more=1; done
+                [ "$more" = 1 ] || break; sleep 0.25
+            done
+            sleep 0.3; [ -n "$tails" ] && kill $tails 2>/dev/null; pkill -P $$ tail 2>/dev/null
+            """ : "")}}
+            exit 0
+            """;
+    }
+}
