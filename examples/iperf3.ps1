@@ -2,8 +2,8 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-EnOSlib's iperf3 walk-through on Local agents: start a server on the server agent, run the clients against
-{{ server.address }}, read the server's log, stop the server.
+EnOSlib's iperf3 walk-through on Local agents: start a server process on the server agent (Start-AgentProcess),
+run the clients against {{ server.address }}, read the server's log (Receive-AgentProcessOutput), stop it.
 
 .DESCRIPTION
 Uses iperf3 when this machine has it (Local agents run this machine's programs). Otherwise it measures the same way
@@ -27,23 +27,23 @@ try {
     $iperf = [bool](Get-Command iperf3 -ErrorAction SilentlyContinue)
 
     if ($iperf) {
-        # -D: iperf3 detaches itself, so the command returns and the server keeps running.
-        $null = $server | Invoke-RemoteCommand 'iperf3 -s -D -B {{ address }} -p {{ iperf_port }} --logfile {{ workdir }}/iperf-server.log'
+        # The server runs as a supervised process of its own on the server agent, in the foreground.
+        $serve = 'exec iperf3 -s -B {{ address }} -p {{ iperf_port }}'
         $client = 'for i in 1 2 3 4 5 6 7 8 9 10; do iperf3 -c {{ server.address }} -p {{ iperf_port }} -t {{ seconds }} -J > iperf.json && break; sleep 0.2; done; cat iperf.json'
-        $stop = 'pkill -f "iperf3 -s -D -B {{ address }} -p {{ iperf_port }}"; cat {{ workdir }}/iperf-server.log'
     }
     else {
-        # A sink that counts what each client sends, detached with setsid so it outlives the command.
+        # A sink that counts what each client sends.
         $sink = 'use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => shift, LocalPort => shift, Listen => 8, ReuseAddr => 1) or die "listen: $!"; ' +
             '$| = 1; while (my $c = $s->accept) { my ($n, $b) = (0); $n += length $b while sysread $c, $b, 65536; print "received $n bytes from ", $c->peerhost, "\n"; close $c }'
-        $null = $server | Invoke-RemoteCommand "setsid perl -e '$sink' {{ address }} {{ iperf_port }} </dev/null > sink.log 2>&1 &"
+        $serve = "exec perl -e '$sink' {{ address }} {{ iperf_port }}"
         $send = 'use IO::Socket::INET; use Time::HiRes qw(time); my ($h, $p, $t) = @ARGV; my $s; ' +
             'for (1..50) { $s = IO::Socket::INET->new(PeerAddr => $h, PeerPort => $p) and last; select undef, undef, undef, 0.1 } $s or die "connect: $!"; ' +
             'my $b = "x" x 65536; my ($n, $t0) = (0, time); while (time - $t0 < $t) { syswrite $s, $b; $n += 65536 } close $s; ' +
             'printf "{\"end\":{\"sum_received\":{\"bytes\":%d,\"bits_per_second\":%.0f}}}\n", $n, 8 * $n / (time - $t0)'
         $client = "perl -e '$send' {{ server.address }} {{ iperf_port }} {{ seconds }}"
-        $stop = 'pkill -f "^perl -e .*IO::Socket.* {{ address }} {{ iperf_port }}$"; sleep 0.2; cat sink.log'
     }
+    $started = $server | Start-AgentProcess -Name iperf-server -Command $serve
+    if ($started.State -ne 'Running') { throw "the server did not start: $($started.State) $($started.StderrHead)" }
 
     # The clients run one after the other (-ThrottleLimit 1): an iperf3 server takes one test at a time.
     $runs = $clients | Invoke-RemoteCommand $client -ThrottleLimit 1
@@ -54,9 +54,10 @@ try {
     $rates | Format-Table -AutoSize | Out-Host
     if (@($rates | Where-Object Mbps -gt 0).Count -ne @($clients).Count) { throw 'a client measured nothing' }
 
-    # Stop the server and read its log.
-    $log = $server | Invoke-RemoteCommand $stop
-    $log.Stdout | Out-Host
+    # Read the server's log, then stop it (TERM, KILL after the grace period).
+    $server | Receive-AgentProcessOutput -Name iperf-server -Stream Stdout | ForEach-Object Line | Out-Host
+    $stopped = $server | Stop-AgentProcess -Name iperf-server -GraceSec 2
+    if ($stopped.State -ne 'Killed') { throw "the server was not stopped: $($stopped.State)" }
     "iperf3 walk-through: $(@($rates).Count) clients measured with $(if ($iperf) { 'iperf3' } else { 'the Perl fallback' })"
 }
 finally {

@@ -113,7 +113,8 @@ public sealed class CmdletConventionTests(BuiltModule module)
                 var type = parameter.Type.IsArray ? parameter.Type.GetElementType()! : parameter.Type;
                 if (!objectTypes.Contains(type.FullName)) continue;
                 if (settings.Position == 0) continue;
-                var work = members.Where(m => m.Parameter != parameter && m.Set.Mandatory && !m.Set.ValueFromPipeline)
+                // The work: a mandatory parameter (a command, a path), or what comes first (process names, as Get-Process's -Name).
+                var work = members.Where(m => m.Parameter != parameter && !m.Set.ValueFromPipeline && (m.Set.Mandatory || m.Set.Position == 0))
                     .OrderBy(m => m.Set.Position ?? int.MaxValue).FirstOrDefault();
                 Assert.True(work.Parameter is not null,
                     $"{c.Name} [{set}]: -{parameter.Name} takes {type.Name} from the pipeline but is not position 0, and no mandatory work parameter comes first");
@@ -123,8 +124,9 @@ public sealed class CmdletConventionTests(BuiltModule module)
         Assert.Equal(
             new[]
             {
-                "Get-ExperimentResult Path", "Invoke-RemoteCommand Command", "Invoke-RemoteCommand ScriptPath", "Receive-AgentFile Path",
-                "Send-AgentFile Path", "Set-AgentVariable Name", "Set-AgentVariable Variable",
+                "Get-AgentProcess Name", "Get-ExperimentResult Path", "Invoke-RemoteCommand Command", "Invoke-RemoteCommand ScriptPath",
+                "Receive-AgentFile Path", "Receive-AgentProcessOutput Name", "Send-AgentFile Path", "Set-AgentVariable Name",
+                "Set-AgentVariable Variable", "Start-AgentProcess Name", "Stop-AgentProcess Name", "Wait-AgentProcess Name",
             },
             workFirst.Distinct().Order(StringComparer.Ordinal));
     }
