@@ -114,6 +114,8 @@ internal static class BenchmarkApp
                         .RunAsync(options.Suites.HasFlag(Suite.Copy), options.Suites.HasFlag(Suite.Fetch), ct)).ConfigureAwait(false);
                 if (options.Suites.HasFlag(Suite.Journal))
                     await new JournalSuite(context).RunAsync(Math.Min(options.Sizes.Max(), usable), ct).ConfigureAwait(false);
+                if (options.Suites.HasFlag(Suite.Process))
+                    await RunGuardedAsync(runner, "process suite", () => new ProcessSuite(context).RunAsync(sizes.Max(), Math.Min(options.TransferHosts, usable), ct)).ConfigureAwait(false);
                 if (options.Suites.HasFlag(Suite.Agents))
                     await RunGuardedAsync(runner, "agents suite", () => new AgentsSuite(context).RunAsync(options.Sizes.Max(), ct)).ConfigureAwait(false);
             }

@@ -16,8 +16,10 @@ internal enum Suite
     Journal = 8,
     /// <summary>Start and remove N Local agents, with shared and with private roots.</summary>
     Agents = 16,
+    /// <summary>Start-AgentProcess against a warm command, and -Follow throughput.</summary>
+    Process = 32,
     /// <summary>Every suite.</summary>
-    All = Command | Copy | Fetch | Journal | Agents,
+    All = Command | Copy | Fetch | Journal | Agents | Process,
 }
 
 /// <summary>Command-line options. Parsed by hand: the surface is small and a parser package is not worth a dependency.</summary>
@@ -55,7 +57,7 @@ internal sealed class BenchmarkOptions
 
     /// <summary>The largest agent count any selected suite needs.</summary>
     public int AgentsNeeded =>
-        Math.Max(1, Math.Max((Suites & (Suite.Command | Suite.Journal)) != 0 ? Sizes.Max() : 0,
+        Math.Max(1, Math.Max((Suites & (Suite.Command | Suite.Journal | Suite.Process)) != 0 ? Sizes.Max() : 0,
                  (Suites & (Suite.Copy | Suite.Fetch)) != 0 ? TransferHosts : 0));
 
     /// <summary>Usage text.</summary>
@@ -127,8 +129,9 @@ internal sealed class BenchmarkOptions
                 "fetch" => Suite.Fetch,
                 "journal" => Suite.Journal,
                 "agents" => Suite.Agents,
+                "process" => Suite.Process,
                 "all" => Suite.All,
-                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, agents, all)."),
+                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, agents, process, all)."),
             };
         }
         return suites != Suite.None ? suites : throw new ArgumentException("--only needs at least one suite.");

@@ -28,6 +28,7 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
         FetchSection();
         JournalSection();
         AgentsSection();
+        ProcessSection();
         Tail();
         return _md.ToString();
     }
@@ -202,6 +203,24 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
                 ? $"| {tool} under {limit:0} s | {Seconds(m)} s | {(m < limit ? "PASS" : "FAIL")} |"
                 : $"| {tool} under {limit:0} s | n/a ({Escape(c?.Error ?? "not measured")}) | n/a |");
         }
+        Line();
+    }
+
+    private void ProcessSection()
+    {
+        var sizes = SizesOf(ProcessSuite.Job);
+        if (sizes.Count == 0) return;
+        Line("## Experiment processes");
+        Line();
+        Line("| | agents | median (min) s | runs |");
+        Line("|---|---:|---:|---:|");
+        foreach (var c in cells.Where(c => c.Job == ProcessSuite.Job)) Line($"| {c.Tool} | {c.Hosts} | {CellText(c)} | {c.Seconds.Count} |");
+        Line();
+        var n = cells.Where(c => c.Job == ProcessSuite.Job && c.Tool == ProcessSuite.Start).Select(c => c.Hosts).DefaultIfEmpty(0).Max();
+        Line($"| target (issue 11), at N={n} | measured | verdict |");
+        Line("|---|---|---|");
+        Target("Start-AgentProcess at most 1.5× a warm `true`", Get(ProcessSuite.Job, ProcessSuite.Start, Temperature.Warm, n),
+            Get(ProcessSuite.Job, ProcessSuite.True, Temperature.Warm, n), r => r <= 1.5, r => $"{r:0.00}×");
         Line();
     }
 

@@ -185,9 +185,6 @@ public static partial class AgentProcesses
     private sealed class OutputOperation(ProcessSelection selection, int? tail, AgentProcessStream? stream, bool follow)
         : HostOperation<AgentProcessOutputLine>(selection.ThrottleLimit)
     {
-        // Lines sent together while following: enough to keep the pipeline thread busy, small enough to stay live.
-        private const int FollowBatch = 64;
-
         public override IReadOnlyList<HostPlan> Plan(IReadOnlyList<AgentMachine> machines) =>
             machines.Select(m => new HostPlan(m, $"{(follow ? "Follow" : "Read")} the output of processes {string.Join(", ", selection.For(m))}")).ToArray();
 
@@ -197,23 +194,41 @@ public static partial class AgentProcesses
             var lines = new List<AgentProcessOutputLine>();
             var errors = new List<AgentProcessOutputLine>();
             var started = DateTimeOffset.Now;
+            // Reads what arrives and sends each read's complete lines at once, so a followed line is as late as the
+            // network makes it and no later (a StreamReader would wait for more).
             async Task ReadAsync(Stream output, CancellationToken token)
             {
-                using var reader = new StreamReader(output, Encoding.UTF8);
-                var pending = new List<AgentProcessOutputLine>();
-                while (await reader.ReadLineAsync(token).ConfigureAwait(false) is { } text)
+                var buffer = new byte[64 * 1024];
+                var carry = new List<byte>();
+                int read;
+                while ((read = await output.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
                 {
-                    if (ParseLine(machine, text, started) is not { } line) continue;
-                    if (line.Error is not null) { errors.Add(line); continue; }
-                    if (!follow) { lines.Add(line); continue; }
-                    pending.Add(line);
-                    if (pending.Count >= FollowBatch || reader.Peek() < 0)
+                    var batch = new List<AgentProcessOutputLine>();
+                    var start = 0;
+                    for (var i = 0; i < read; i++)
                     {
-                        Partial(machine, pending.ToArray());
-                        pending.Clear();
+                        if (buffer[i] != (byte)'\n') continue;
+                        carry.AddRange(buffer.AsSpan(start, i - start).ToArray());
+                        Take(Encoding.UTF8.GetString(carry.ToArray()), batch);
+                        carry.Clear();
+                        start = i + 1;
                     }
+                    carry.AddRange(buffer.AsSpan(start, read - start).ToArray());
+                    if (batch.Count > 0 && follow) Partial(machine, batch);
+                    else lines.AddRange(batch);
                 }
-                if (pending.Count > 0) Partial(machine, pending.ToArray());
+                if (carry.Count > 0)
+                {
+                    var last = new List<AgentProcessOutputLine>();
+                    Take(Encoding.UTF8.GetString(carry.ToArray()), last);
+                    if (follow && last.Count > 0) Partial(machine, last); else lines.AddRange(last);
+                }
+            }
+            void Take(string text, List<AgentProcessOutputLine> batch)
+            {
+                if (ParseLine(machine, text.TrimEnd('\r'), started) is not { } line) return;
+                if (line.Error is not null) errors.Add(line);
+                else batch.Add(line);
             }
             var e = await transport.ExecuteAsync(machine, new RemoteExecutionRequest { Command = script, ReadOutput = ReadAsync }, ct).ConfigureAwait(false);
             var (status, error) = HostFailure.FromExecution(machine, e, follow ? "following process output" : "reading process output", null, failed =>

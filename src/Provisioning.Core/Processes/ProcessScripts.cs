@@ -14,6 +14,10 @@ namespace Provisioning.Core.Processes;
 /// </summary>
 internal static class ProcessScripts
 {
+    // The supervisor's file name carries a hash of its text: a host keeps one copy per version, written once.
+    private static readonly string SupervisorVersion =
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Functions + Supervisor)), 0, 6).ToLowerInvariant();
+
     /// <summary>The environment variable that marks every process of a run.</summary>
     public const string Marker = "PROVISIONING_PROCESS";
 
@@ -22,9 +26,16 @@ internal static class ProcessScripts
     // and all its descendants; kill_run: TERM to a run's processes, KILL what is left after the grace period.
     private const string Functions = """
         reg="${XDG_STATE_HOME:-$HOME/.local/state}/provisioning/processes"
-        st() { [ -r "/proc/$1/stat" ] && sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
-        zombie() { [ "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]; }
-        alive() { [ -n "$1" ] && [ "$1" -gt 1 ] 2>/dev/null && [ -n "$2" ] && [ "$(st "$1")" = "$2" ] && ! zombie "$1"; }
+        stat() { s_=; read -r s_ < "/proc/$1/stat" 2>/dev/null || return 1; s_=${s_##*) }; }
+        st() { st_=; stat "$1" || return 0; set -- $s_; shift 19; st_=$1; }
+        zombie() { stat "$1" && [ "${s_%% *}" = Z ]; }
+        alive() {
+            [ -n "$1" ] && [ -n "$2" ] && [ "$1" -gt 1 ] 2>/dev/null || return 1
+            stat "$1" || return 1
+            want_=$2; set -- $s_; [ "$1" != Z ] || return 1
+            shift 19; [ "$1" = "$want_" ]
+        }
+        now() { read -r up_ _ < /proc/uptime; while read -r k_ v_ _; do [ "$k_" = btime ] && break; done < /proc/stat; now_=$((v_ + ${up_%.*})); }
         marked() { for e in /proc/[0-9]*/environ; do grep -qzxF "PROVISIONING_PROCESS=$1" "$e" 2>/dev/null && { p=${e#/proc/}; echo "${p%/environ}"; }; done; }
         kids() { ps -eo pid=,ppid= | awk -v r="$1" '{ p[$1] = $2 } END { s[r] = 1; do { c = 0; for (k in p) if ((p[k] in s) && !(k in s)) { s[k] = 1; c = 1 } } while (c); for (k in s) print k }'; }
         load() { s_state=; s_code=; s_pid=; s_pid_start=; s_sup=; s_sup_start=; s_run=0; s_restarts=0; s_started=; s_ended=; s_sudo=0; [ -r "$1/state" ] && . "$1/state"; }
@@ -55,20 +66,20 @@ internal static class ProcessScripts
     // runs in a session of its own (setsid), so it outlives the ssh connection that started it.
     private const string Supervisor = """
         d=$1; . "$d/policy"
-        sup_start=$(st $$); runs=0; restarts=0; code=; child=; child_start=; started=; ended=
+        st $$; sup_start=$st_; runs=0; restarts=0; code=; child=; child_start=; started=; ended=
         save() {
             printf 's_state=%s\ns_code=%s\ns_pid=%s\ns_pid_start=%s\ns_sup=%s\ns_sup_start=%s\ns_run=%s\ns_restarts=%s\ns_started=%s\ns_ended=%s\ns_sudo=%s\n' \
                 "$1" "$code" "$child" "$child_start" "$$" "$sup_start" "$runs" "$restarts" "$started" "$ended" "$sudo" > "$d/state.tmp" && mv -f "$d/state.tmp" "$d/state"
-            echo "$(date +%s) $1 ${code:--}" >> "$d/events"
+            now; echo "$now_ $1 ${code:--}" >> "$d/events"
         }
         while :; do
             runs=$((runs + 1)); rm -f "$d/timedout"; ended=
             ( cd "$workdir" 2>/dev/null || cd; . "$d/env"; PROVISIONING_PROCESS=$d; export PROVISIONING_PROCESS
               if [ "$sudo" = 1 ] && [ "$(id -u)" != 0 ]; then exec sudo -n --preserve-env=PROVISIONING_PROCESS sh "$d/command"; else exec sh "$d/command"; fi
             ) </dev/null >"$d/run-$runs.out" 2>"$d/run-$runs.err" &
-            child=$!; child_start=$(st "$child"); started=$(date +%s); save Running
+            child=$!; st "$child"; child_start=$st_; now; started=$now_; save Running
             wd=; [ "$timeout" -gt 0 ] && { ( sleep "$timeout"; [ -e "$d/stop" ] || { : > "$d/timedout"; kill_run "$d" 5; } ) </dev/null >/dev/null 2>&1 & wd=$!; }
-            wait "$child"; code=$?; ended=$(date +%s)
+            wait "$child"; code=$?; now; ended=$now_
             [ -n "$wd" ] && kill "$wd" 2>/dev/null
             if [ -e "$d/stop" ]; then save Killed; exit 0; fi
             if [ -e "$d/timedout" ]; then save TimedOut; exit 0; fi
@@ -89,13 +100,12 @@ internal static class ProcessScripts
     public static string Start(string name, string command, IReadOnlyDictionary<string, string> environment, string? workDir,
         ProcessStartSpec spec, bool force)
     {
-        var delimiter = "PROV_" + Guid.NewGuid().ToString("N");
         var env = new StringBuilder();
         foreach (var (key, value) in environment) env.Append("export ").Append(key).Append('=').Append(PosixShell.Quote(value)).Append('\n');
         var policy = string.Create(CultureInfo.InvariantCulture,
             $"restart={spec.Restart}\nmax={spec.MaxRestarts}\ndelay={spec.RestartDelay.TotalSeconds:0.###}\ntimeout={(int)Math.Ceiling(spec.Timeout?.TotalSeconds ?? 0)}\nsudo={(spec.Sudo ? 1 : 0)}\n");
         return Functions + "\n" + $$"""
-            n={{PosixShell.Quote(name)}}; d="$reg/$n"; mkdir -p "$reg" || exit 1
+            n={{PosixShell.Quote(name)}}; d="$reg/$n"; [ -d "$reg" ] || mkdir -p "$reg" || exit 1
             if [ -d "$d" ]; then
                 load "$d"
                 if alive "$s_sup" "$s_sup_start"; then
@@ -105,21 +115,12 @@ internal static class ProcessScripts
                 rm -rf "$d"
             fi
             mkdir -p "$d" || exit 1
-            cat > "$d/command" <<'{{delimiter}}'
-            {{command}}
-            {{delimiter}}
-            cat > "$d/env" <<'{{delimiter}}'
-            {{env}}{{delimiter}}
-            cat > "$d/policy" <<'{{delimiter}}'
-            {{policy}}workdir={{PosixShell.Quote(workDir ?? "")}}
-            {{delimiter}}
-            cat > "$reg/.supervise" <<'{{delimiter}}'
-            {{Functions}}
-            {{Supervisor}}
-            {{delimiter}}
-            setsid sh "$reg/.supervise" "$d" </dev/null >/dev/null 2>&1 &
-            i=0; while [ ! -e "$d/state" ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
-            sleep 0.1
+            printf '%s\n' {{PosixShell.Quote(command)}} > "$d/command"
+            printf '%s' {{PosixShell.Quote(env.ToString())}} > "$d/env"
+            printf '%s' {{PosixShell.Quote(policy + "workdir=" + PosixShell.Quote(workDir ?? "") + "\n")}} > "$d/policy"
+            [ -f "$reg/.supervise-{{SupervisorVersion}}" ] || { printf '%s\n' {{PosixShell.Quote(Functions + "\n" + Supervisor)}} > "$reg/.supervise-{{SupervisorVersion}}.tmp" && mv -f "$reg/.supervise-{{SupervisorVersion}}.tmp" "$reg/.supervise-{{SupervisorVersion}}"; }
+            setsid sh "$reg/.supervise-{{SupervisorVersion}}" "$d" </dev/null >/dev/null 2>&1 &
+            sleep 0.1; i=0; while [ ! -e "$d/state" ] && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
             record "$d"
             """;
     }
@@ -143,7 +144,7 @@ internal static class ProcessScripts
                 i=0; while alive "$s_sup" "$s_sup_start" && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
                 if alive "$s_sup" "$s_sup_start"; then
                     kill -KILL "$s_sup" 2>/dev/null
-                    sed -i 's/^s_state=.*/s_state=Killed/' "$d/state"; echo "$(date +%s) Killed -" >> "$d/events"
+                    sed -i 's/^s_state=.*/s_state=Killed/' "$d/state"; now; echo "$now_ Killed -" >> "$d/events"
                 fi
             fi
             record "$d"
