@@ -61,6 +61,76 @@ public sealed class KilledSessionTests
         }
     }
 
+    [SkippableFact]
+    public void A_killed_controller_leaves_no_remote_command_running()
+    {
+        var pwsh = PwshDll();
+        Skip.If(pwsh is null, "the pwsh local tool is not restored: run 'dotnet tool restore' in the repository (.ci/run does)");
+        var directory = Directory.CreateTempSubdirectory("prov-killed-controller-").FullName;
+        // One session owns the agents and stays alive; a second one, the controller, runs the commands and is killed.
+        using var owner = StartPwsh(pwsh!,
+            "$tb = New-Testbed -Provider Local -Count 3; " +
+            "Get-AgentMachine | ForEach-Object { @{ address = $_.Address; port = $_.Port; user = $_.User; key = $_.Connection.IdentityFile; known = $_.Connection.KnownHostsFile } | ConvertTo-Json -Compress }; " +
+            "'ready'; Start-Sleep 600");
+        Process? controller = null;
+        try
+        {
+            var agents = new List<JsonElement>();
+            for (var line = ReadLine(owner); line != "ready"; line = ReadLine(owner))
+                agents.Add(JsonDocument.Parse(line).RootElement.Clone());
+            Assert.Equal(3, agents.Count);
+            var yaml = Path.Combine(directory, "agents.yaml");
+            File.WriteAllLines(yaml, new[]
+            {
+                "name: killed-controller",
+                "state_dir: ./state",
+                "defaults:",
+                $"  user: {agents[0].GetProperty("user").GetString()}",
+                $"  identity_file: {agents[0].GetProperty("key").GetString()}",
+                $"  known_hosts: {agents[0].GetProperty("known").GetString()}",
+                "hosts:",
+            }.Concat(agents.Select((a, i) => $"  a{i}: {{ address: {a.GetProperty("address").GetString()}, port: {a.GetProperty("port").GetInt32()} }}")));
+
+            var marker = $"sleep {3000 + Random.Shared.Next(1000, 9000)}";
+            controller = StartPwsh(pwsh!, $"$tb = New-Testbed -Path '{yaml}'; 'ready'; Get-AgentMachine | Invoke-RemoteCommand '{marker}; echo done'");
+            Assert.Equal("ready", ReadLine(controller));
+            var clock = Stopwatch.StartNew();
+            while (Processes().Count(p => p.CommandLine.Trim() == marker) < 3 && clock.Elapsed < Patience) Thread.Sleep(100);
+            Assert.Equal(3, Processes().Count(p => p.CommandLine.Trim() == marker));
+
+            controller.Kill(); // SIGKILL: nothing of the controller's own can clean up
+            Assert.True(controller.WaitForExit(5000));
+
+            clock.Restart();
+            while (Processes().Any(p => p.CommandLine.Trim() == marker) && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(100);
+            Assert.DoesNotContain(Processes(), p => p.CommandLine.Trim() == marker);
+        }
+        finally
+        {
+            if (controller is { HasExited: false }) controller.Kill(entireProcessTree: true);
+            controller?.Dispose();
+            owner.StandardInput.Close();
+            owner.Kill(); // its crash guard removes the agents
+            owner.WaitForExit(10000);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static Process StartPwsh(string pwsh, string script)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = RepositoryPaths.Root };
+        foreach (var a in new[] { pwsh, "-NoProfile", "-NonInteractive", "-Command", $"Import-Module '{RepositoryPaths.ModuleManifest}'; " + script })
+            start.ArgumentList.Add(a);
+        return Process.Start(start)!;
+    }
+
+    private static string ReadLine(Process process)
+    {
+        var line = process.StandardOutput.ReadLineAsync();
+        Assert.True(line.Wait(Patience), "the PowerShell session did not answer in time");
+        return line.Result ?? throw new Xunit.Sdk.XunitException("the PowerShell session ended: " + process.StandardError.ReadToEnd());
+    }
+
     private static bool IsRoot() =>
         File.ReadAllLines("/proc/self/status").Any(l => l.StartsWith("Uid:", StringComparison.Ordinal) && l.Split('\t')[1] == "0");
 

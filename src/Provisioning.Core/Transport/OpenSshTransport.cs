@@ -366,12 +366,17 @@ public sealed class OpenSshTransport : ISshTransport
             }
             else
             {
-                await stdin.WriteAsync(Encoding.UTF8.GetBytes(request.Command), cancellationToken).ConfigureAwait(false);
+                var command = request.Command.EndsWith('\n') ? request.Command : request.Command + "\n";
+                await stdin.WriteAsync(Encoding.UTF8.GetBytes(command + RemoteScript.EndOfCommand + "\n"), cancellationToken).ConfigureAwait(false);
+                await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+                // stdin stays open while the command runs: its EOF tells the host that this controller is gone.
+                await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
-            // The remote side stopped reading (exited or the connection failed); the exit status tells why.
+            // The remote side stopped reading (exited or the connection failed), or the call was stopped;
+            // the exit status tells why.
         }
         finally
         {
