@@ -110,15 +110,15 @@ public sealed class OpenSshTransport : ISshTransport
         var exitCode = process.HasExited ? process.ExitCode : -1;
         if (outcome == ExecutionOutcome.Exited && exitCode == 255 && !stderr.RemoteStarted)
         {
-            var kind = SshFailureClassifier.Classify(errText);
+            var jump = machine.Connection.ProxyJump is null ? null : JumpFailure(machine, started.UtcDateTime.AddSeconds(-1));
             return new RemoteExecution
             {
                 Outcome = ExecutionOutcome.ConnectionFailed,
                 Stderr = errText,
                 StartTime = started,
                 Duration = clock.Elapsed,
-                FailureKind = kind,
-                FailureMessage = SshFailureClassifier.Explain(errText),
+                FailureKind = jump?.Kind ?? SshFailureClassifier.Classify(errText),
+                FailureMessage = jump?.Message ?? SshFailureClassifier.Explain(errText),
             };
         }
         // 255 after the remote shell started is either the command's own status or ssh losing the connection
@@ -257,7 +257,7 @@ public sealed class OpenSshTransport : ISshTransport
     }
 
     /// <summary>The ssh options for a machine (everything before the destination).</summary>
-    internal List<string> BaseArguments(AgentMachine machine, bool master)
+    internal List<string> BaseArguments(AgentMachine machine, bool master, int depth = 0)
     {
         EnsureControlDirectory();
         var c = machine.Connection;
@@ -274,43 +274,139 @@ public sealed class OpenSshTransport : ISshTransport
         Option(args, "ServerAliveInterval", "15");
         Option(args, "ServerAliveCountMax", "3");
         Option(args, "StrictHostKeyChecking", c.TrustNewHostKeys == true ? "accept-new" : "yes");
-        if (c.KnownHostsFile is { } knownHosts) Option(args, "UserKnownHostsFile", knownHosts);
+        if (c.KnownHostsFile is { } knownHosts)
+        {
+            // A jump host outside the testbed may be known only to the user; a host of the testbed must not be.
+            Option(args, "UserKnownHostsFile", machine.Index == JumpHostIndex
+                ? $"{ConfigWord(knownHosts)} ~/.ssh/known_hosts ~/.ssh/known_hosts2"
+                : ConfigWord(knownHosts));
+        }
         if (c.IdentityFile is { } identity)
         {
             args.Add("-i");
             args.Add(identity);
             Option(args, "IdentitiesOnly", "yes");
         }
-        if (c.ProxyJump is { } jump)
-        {
-            if (JumpMachine(machine, jump) is { } hop) Option(args, "ProxyCommand", ProxyCommandThrough(hop));
-            else { args.Add("-J"); args.Add(jump); }
-        }
+        if (JumpHop(machine) is { } hop) Option(args, "ProxyCommand", ProxyCommandThrough(machine, hop, depth));
         if (c.Port is { } port) { args.Add("-p"); args.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture)); }
         if (c.User is { } user) { args.Add("-l"); args.Add(user); }
         foreach (var extra in _options.ExtraOptions) { args.Add("-o"); args.Add(extra); }
         return args;
     }
 
+    /// <summary>The index of a jump host that is not a host of the testbed (a machine made for one connection).</summary>
+    private const int JumpHostIndex = -1;
+
+    /// <summary>How many hops a chain of ProxyJumps may have (it also stops a loop of testbed hosts).</summary>
+    private const int MaxJumpDepth = 8;
+
     /// <summary>
-    /// The testbed machine that <paramref name="jump"/> names, when it can carry the connection itself (it has no jump
-    /// of its own). ssh -J would pass only -l, -p and -F to the jump, so the jump's key and known_hosts would have
-    /// to be in ~/.ssh/config; a frontend listed in the testbed goes through with its own settings instead.
+    /// The hop that carries the connection to <paramref name="machine"/>: the last entry of its ProxyJump chain,
+    /// whose own jump is the rest of the chain. A testbed host goes with its own settings; any other
+    /// <c>[user@]host[:port]</c> goes with the target's identity file and known_hosts (and the user's own), since ssh
+    /// -J would pass only -l, -p and -F and look for its key in ~/.ssh alone. ~/.ssh/config still applies to it.
     /// </summary>
-    private static AgentMachine? JumpMachine(AgentMachine machine, string jump) =>
-        machine.Testbed?[jump] is { } hop && !ReferenceEquals(hop, machine) && hop.Connection.ProxyJump is null ? hop : null;
+    internal static AgentMachine? JumpHop(AgentMachine machine)
+    {
+        var chain = machine.Connection.ProxyJump;
+        if (string.IsNullOrWhiteSpace(chain) || chain.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
+        var entries = chain.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var last = entries[^1];
+        var rest = entries.Length > 1 ? string.Join(",", entries[..^1]) : null;
+        if (machine.Testbed?[last] is { } listed && !ReferenceEquals(listed, machine))
+        {
+            if (rest is null) return listed;
+            var hop = new AgentMachine(listed.Name, listed.Address, listed.Index, listed.Roles, listed.Connection with { ProxyJump = rest });
+            return hop;
+        }
+        var (user, host, port) = ParseJump(last);
+        var c = machine.Connection;
+        return new AgentMachine(last, host, JumpHostIndex, [], new ConnectionSettings
+        {
+            User = user,
+            Port = port,
+            IdentityFile = c.IdentityFile,
+            KnownHostsFile = c.KnownHostsFile,
+            TrustNewHostKeys = c.TrustNewHostKeys,
+            ProxyJump = rest,
+        });
+    }
+
+    /// <summary>Splits <c>[user@]host[:port]</c> (an IPv6 host in brackets) as ssh -J reads it.</summary>
+    internal static (string? User, string Host, int? Port) ParseJump(string jump)
+    {
+        var text = jump.StartsWith("ssh://", StringComparison.OrdinalIgnoreCase) ? jump[6..] : jump;
+        string? user = null;
+        var at = text.LastIndexOf('@');
+        if (at > 0) { user = text[..at]; text = text[(at + 1)..]; }
+        int? port = null;
+        string host = text;
+        if (text.StartsWith('['))
+        {
+            var close = text.IndexOf(']', StringComparison.Ordinal);
+            host = close > 0 ? text[1..close] : text;
+            if (close > 0 && close + 1 < text.Length && text[close + 1] == ':' && int.TryParse(text.AsSpan(close + 2), out var p6)) port = p6;
+        }
+        else if (text.Count(ch => ch == ':') == 1)
+        {
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            if (int.TryParse(text.AsSpan(colon + 1), out var p)) { host = text[..colon]; port = p; }
+        }
+        return (user, host, port);
+    }
 
     /// <summary>
     /// <c>ssh -W</c> through <paramref name="hop"/> with all of its settings, over its master connection when one is
-    /// open. ssh runs a ProxyCommand as <c>$SHELL -c "exec ..."</c> and expands %-tokens in it first, hence the
+    /// open. Its diagnostics go to a log of their own (<c>-E</c>), so a failed jump can be told from a failed target
+    /// and named. ssh runs a ProxyCommand as <c>$SHELL -c "exec ..."</c> and expands %-tokens in it first, hence the
     /// quoting and the %%.
     /// </summary>
-    private string ProxyCommandThrough(AgentMachine hop)
+    private string ProxyCommandThrough(AgentMachine target, AgentMachine hop, int depth)
     {
+        if (depth >= MaxJumpDepth)
+            throw new ProvisioningException(ErrorKind.TestbedFormat,
+                $"The proxy_jump chain of {target.Name} is longer than {MaxJumpDepth} hops, or loops ({target.Connection.ProxyJump}).", target);
         static string Word(string text) => PosixShell.Quote(text.Replace("%", "%%", StringComparison.Ordinal));
-        var options = string.Join(" ", BaseArguments(hop, master: false).Select(Word));
-        return $"{Word(_options.SshPath)} {options} -W '[%h]:%p' -- {Word(hop.Address)}";
+        var options = string.Join(" ", BaseArguments(hop, master: false, depth + 1).Select(Word));
+        var log = JumpLog(target, hop);
+        return $"{Word(_options.SshPath)} -E {Word(log)} {options} -W '[%h]:%p' -- {Word(hop.Address)}";
     }
+
+    /// <summary>Where the ssh that jumps through <paramref name="hop"/> to <paramref name="target"/> writes its errors.</summary>
+    private string JumpLog(AgentMachine target, AgentMachine hop) =>
+        $"{ControlPath(target)}.{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(hop.Name + "@" + hop.Address)), 0, 4).ToLowerInvariant()}.jump";
+
+    /// <summary>
+    /// The first failure a jump host reported for this connection since <paramref name="since"/>, outermost hop
+    /// first: the hop that failed first is the cause, the others only saw it close.
+    /// </summary>
+    private (ErrorKind Kind, string Message)? JumpFailure(AgentMachine target, DateTime since)
+    {
+        var hops = new List<(AgentMachine Target, AgentMachine Hop)>();
+        for (var (t, hop) = (target, JumpHop(target)); hop is not null && hops.Count < MaxJumpDepth; (t, hop) = (hop, JumpHop(hop)))
+            hops.Add((t, hop));
+        hops.Reverse();
+        foreach (var (t, hop) in hops)
+        {
+            var log = JumpLog(t, hop);
+            try
+            {
+                if (!File.Exists(log) || File.GetLastWriteTimeUtc(log) < since) continue;
+                var text = File.ReadAllText(log);
+                File.Delete(log);
+                if (string.IsNullOrWhiteSpace(text)) continue;
+                return (SshFailureClassifier.Classify(text), $"jump host {hop.Name}: {SshFailureClassifier.Explain(text)}");
+            }
+            catch (IOException)
+            {
+                // Another call read it first; that call reports it.
+            }
+        }
+        return null;
+    }
+
+    /// <summary>An ssh_config value, double-quoted when it holds a space.</summary>
+    private static string ConfigWord(string value) => value.Contains(' ', StringComparison.Ordinal) ? $"\"{value}\"" : value;
 
     private static void Option(List<string> args, string name, string value)
     {
