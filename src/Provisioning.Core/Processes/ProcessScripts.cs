@@ -38,7 +38,7 @@ internal static class ProcessScripts
         now() { read -r up_ _ < /proc/uptime; while read -r k_ v_ _; do [ "$k_" = btime ] && break; done < /proc/stat; now_=$((v_ + ${up_%.*})); }
         marked() { for e in /proc/[0-9]*/environ; do grep -qzxF "PROVISIONING_PROCESS=$1" "$e" 2>/dev/null && { p=${e#/proc/}; echo "${p%/environ}"; }; done; }
         kids() { ps -eo pid=,ppid= | awk -v r="$1" '{ p[$1] = $2 } END { s[r] = 1; do { c = 0; for (k in p) if ((p[k] in s) && !(k in s)) { s[k] = 1; c = 1 } } while (c); for (k in s) print k }'; }
-        load() { s_state=; s_code=; s_pid=; s_pid_start=; s_sup=; s_sup_start=; s_run=0; s_restarts=0; s_started=; s_ended=; s_sudo=0; [ -r "$1/state" ] && . "$1/state"; }
+        load() { s_state=; s_code=; s_pid=; s_pid_start=; s_sup=; s_sup_start=; s_run=0; s_restarts=0; s_started=; s_ended=; s_sudo=0; s_nonce=; [ -r "$1/state" ] && . "$1/state"; }
         kill_run() {
             load "$1"; pids=$(marked "$1"); alive "$s_pid" "$s_pid_start" && pids="$pids $(kids "$s_pid")"
             pids=$(for p in $pids; do echo "$p"; done | sort -un)
@@ -63,30 +63,39 @@ internal static class ProcessScripts
         """;
 
     // The supervisor: runs the command (again, per the policy), records each state change, enforces the timeout. It
-    // runs in a session of its own (setsid), so it outlives the ssh connection that started it.
+    // runs in a session of its own (setsid), so it outlives the ssh connection that started it. $2 is the start's
+    // nonce, which tells the starter that the state it reads is this supervisor's. The stop and timeout markers carry
+    // the supervisor's pid, so a folder is reused without deleting anything on the start's path (every exec counts at
+    // 100 hosts on a small controller); stale markers are swept once the first run is recorded. The command is sourced
+    // into the run's subshell (one exec fewer), after the supervisor's own names are cleared from it.
     private const string Supervisor = """
-        d=$1; . "$d/policy"
+        d=$1; nonce=$2; . "$d/policy"
         st $$; sup_start=$st_; runs=0; restarts=0; code=; child=; child_start=; started=; ended=
         save() {
-            printf 's_state=%s\ns_code=%s\ns_pid=%s\ns_pid_start=%s\ns_sup=%s\ns_sup_start=%s\ns_run=%s\ns_restarts=%s\ns_started=%s\ns_ended=%s\ns_sudo=%s\n' \
-                "$1" "$code" "$child" "$child_start" "$$" "$sup_start" "$runs" "$restarts" "$started" "$ended" "$sudo" > "$d/state.tmp" && mv -f "$d/state.tmp" "$d/state"
+            printf 's_state=%s\ns_code=%s\ns_pid=%s\ns_pid_start=%s\ns_sup=%s\ns_sup_start=%s\ns_run=%s\ns_restarts=%s\ns_started=%s\ns_ended=%s\ns_sudo=%s\ns_nonce=%s\n' \
+                "$1" "$code" "$child" "$child_start" "$$" "$sup_start" "$runs" "$restarts" "$started" "$ended" "$sudo" "$nonce" > "$d/state.tmp" && mv -f "$d/state.tmp" "$d/state"
             now; echo "$now_ $1 ${code:--}" >> "$d/events"
         }
+        stopped() { [ -e "$d/stop.$$" ]; }
         while :; do
-            runs=$((runs + 1)); rm -f "$d/timedout"; ended=
+            runs=$((runs + 1)); ended=
             ( cd "$workdir" 2>/dev/null || cd; . "$d/env"; PROVISIONING_PROCESS=$d; export PROVISIONING_PROCESS
-              if [ "$sudo" = 1 ] && [ "$(id -u)" != 0 ]; then exec sudo -n --preserve-env=PROVISIONING_PROCESS sh "$d/command"; else exec sh "$d/command"; fi
+              if [ "$sudo" = 1 ] && [ "$(id -u)" != 0 ]; then exec sudo -n --preserve-env=PROVISIONING_PROCESS sh "$d/command"; fi
+              __prov_cmd=$d/command; unset -f stat st zombie alive now marked kids load kill_run sel missing record save stopped
+              unset reg d nonce restart max delay timeout sudo workdir sup_start runs restarts code child child_start started ended s_ st_ up_ k_ v_ now_ want_
+              set --; . "$__prov_cmd"
             ) </dev/null >"$d/run-$runs.out" 2>"$d/run-$runs.err" &
             child=$!; st "$child"; child_start=$st_; now; started=$now_; save Running
-            wd=; [ "$timeout" -gt 0 ] && { ( sleep "$timeout"; [ -e "$d/stop" ] || { : > "$d/timedout"; kill_run "$d" 5; } ) </dev/null >/dev/null 2>&1 & wd=$!; }
+            [ "$runs" = 1 ] && for f in "$d"/stop.* "$d"/timedout.*; do [ -e "$f" ] && [ "$f" != "$d/stop.$$" ] && rm -f "$f"; done
+            wd=; [ "$timeout" -gt 0 ] && { ( sleep "$timeout"; stopped || { : > "$d/timedout.$$.$runs"; kill_run "$d" 5; } ) </dev/null >/dev/null 2>&1 & wd=$!; }
             wait "$child"; code=$?; now; ended=$now_
             [ -n "$wd" ] && kill "$wd" 2>/dev/null
-            if [ -e "$d/stop" ]; then save Killed; exit 0; fi
-            if [ -e "$d/timedout" ]; then save TimedOut; exit 0; fi
+            if stopped; then save Killed; exit 0; fi
+            if [ -e "$d/timedout.$$.$runs" ]; then save TimedOut; exit 0; fi
             again=0; case $restart in Always) again=1 ;; OnFailure) [ "$code" -ne 0 ] && again=1 ;; esac
             if [ "$again" = 1 ] && [ "$restarts" -lt "$max" ]; then
                 restarts=$((restarts + 1)); save Restarting; sleep "$delay"
-                [ -e "$d/stop" ] && { save Killed; exit 0; }
+                stopped && { save Killed; exit 0; }
                 continue
             fi
             save Exited; exit 0
@@ -102,6 +111,7 @@ internal static class ProcessScripts
     {
         var env = new StringBuilder();
         foreach (var (key, value) in environment) env.Append("export ").Append(key).Append('=').Append(PosixShell.Quote(value)).Append('\n');
+        var nonce = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
         var policy = string.Create(CultureInfo.InvariantCulture,
             $"restart={spec.Restart}\nmax={spec.MaxRestarts}\ndelay={spec.RestartDelay.TotalSeconds:0.###}\ntimeout={(int)Math.Ceiling(spec.Timeout?.TotalSeconds ?? 0)}\nsudo={(spec.Sudo ? 1 : 0)}\n");
         return Functions + "\n" + $$"""
@@ -109,18 +119,18 @@ internal static class ProcessScripts
             if [ -d "$d" ]; then
                 load "$d"
                 if alive "$s_sup" "$s_sup_start"; then
-                    if [ {{(force ? 1 : 0)}} = 1 ]; then : > "$d/stop"; kill_run "$d" {{(int)spec.ForceGrace.TotalSeconds}}; alive "$s_sup" "$s_sup_start" && kill -KILL "$s_sup" 2>/dev/null
+                    if [ {{(force ? 1 : 0)}} = 1 ]; then : > "$d/stop.$s_sup"; kill_run "$d" {{(int)spec.ForceGrace.TotalSeconds}}; alive "$s_sup" "$s_sup_start" && kill -KILL "$s_sup" 2>/dev/null
                     else printf 'E\t%s\tProcessAlreadyRunning\t%s\n' "$n" "pid $s_pid, run $s_run, started $(date -d "@$s_started" '+%F %T' 2>/dev/null)"; exit 0; fi
                 fi
-                rm -rf "$d"
+            else
+                mkdir -p "$d" || exit 1
             fi
-            mkdir -p "$d" || exit 1
             printf '%s\n' {{PosixShell.Quote(command)}} > "$d/command"
             printf '%s' {{PosixShell.Quote(env.ToString())}} > "$d/env"
             printf '%s' {{PosixShell.Quote(policy + "workdir=" + PosixShell.Quote(workDir ?? "") + "\n")}} > "$d/policy"
             [ -f "$reg/.supervise-{{SupervisorVersion}}" ] || { printf '%s\n' {{PosixShell.Quote(Functions + "\n" + Supervisor)}} > "$reg/.supervise-{{SupervisorVersion}}.tmp" && mv -f "$reg/.supervise-{{SupervisorVersion}}.tmp" "$reg/.supervise-{{SupervisorVersion}}"; }
-            setsid sh "$reg/.supervise-{{SupervisorVersion}}" "$d" </dev/null >/dev/null 2>&1 &
-            sleep 0.1; i=0; while [ ! -e "$d/state" ] && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+            setsid sh "$reg/.supervise-{{SupervisorVersion}}" "$d" {{nonce}} </dev/null >/dev/null 2>&1 &
+            sleep 0.1; i=0; while load "$d"; [ "$s_nonce" != {{nonce}} ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
             record "$d"
             """;
     }
@@ -140,7 +150,7 @@ internal static class ProcessScripts
         for d in $(sel "$@"); do
             load "$d"
             if alive "$s_sup" "$s_sup_start"; then
-                : > "$d/stop"; kill_run "$d" "$g"
+                : > "$d/stop.$s_sup"; kill_run "$d" "$g"
                 i=0; while alive "$s_sup" "$s_sup_start" && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
                 if alive "$s_sup" "$s_sup_start"; then
                     kill -KILL "$s_sup" 2>/dev/null

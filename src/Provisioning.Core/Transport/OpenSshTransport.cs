@@ -462,8 +462,8 @@ public sealed class OpenSshTransport : ISshTransport
             }
             else
             {
-                var command = request.Command.EndsWith('\n') ? request.Command : request.Command + "\n";
-                await stdin.WriteAsync(Encoding.UTF8.GetBytes(command + RemoteScript.EndOfCommand + "\n"), cancellationToken).ConfigureAwait(false);
+                await stdin.WriteAsync(RemoteScript.CommandBytes(request.Command), cancellationToken).ConfigureAwait(false);
+                await stdin.WriteAsync(Encoding.UTF8.GetBytes(RemoteScript.EndOfCommand + "\n"), cancellationToken).ConfigureAwait(false);
                 await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
                 // stdin stays open while the command runs: its EOF tells the host that this controller is gone.
                 await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);

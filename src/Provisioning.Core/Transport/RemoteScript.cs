@@ -26,19 +26,31 @@ internal static class RemoteScript
     // get /dev/null); it traps TERM only once it fires, so the exit trap can still kill it (an exit inside the command runs the trap too); its output goes to /dev/null so it
     // never holds the channel open. kill 0 reaches the
     // whole group, sudo's side included. The command itself reads /dev/null, as it did when stdin was at EOF.
-    private const string ReadStdinAndEval =
-        "__prov_c=; while IFS= read -r __prov_l; do [ \"$__prov_l\" = " + EndOfCommand + " ] && break; __prov_c=\"$__prov_c$__prov_l\n\"; done; " +
+    private const string ReadStdinLines =
+        "__prov_c=; while IFS= read -r __prov_l; do [ \"$__prov_l\" = " + EndOfCommand + " ] && break; __prov_c=\"$__prov_c$__prov_l\n\"; done; ";
+
+    // Past a few KiB, one byte per read costs more than a fork and an exec of head, which reads in blocks and never
+    // past the count it is given (the end line stays for the watcher, which drains it).
+    private const int LinesReaderLimit = 2048;
+
+    private const string WatchAndEval =
         "exec 3<&0; { while IFS= read -r __prov_l <&3; do :; done; trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0; } >/dev/null 2>&1 & __prov_w=$!; " +
         "trap 'kill $__prov_w 2>/dev/null' EXIT; eval \"$__prov_c\" </dev/null 3<&-";
+
+    /// <summary>The command exactly as the transport writes it on stdin, before the end line.</summary>
+    public static byte[] CommandBytes(string command) =>
+        System.Text.Encoding.UTF8.GetBytes(command.EndsWith('\n') ? command : command + "\n");
 
     // Unquoted on purpose: empty for root, else split into the words of the sudo command.
     private const string AsRoot = "__prov_sudo=; [ \"$(id -u)\" -eq 0 ] || __prov_sudo='sudo -n --'; exec $__prov_sudo";
 
     public static string Build(RemoteExecutionRequest request, string? workDir)
     {
-        var body = request.WriteInput is null
-            ? ReadStdinAndEval
-            : request.Command;
+        var body = request.WriteInput is not null
+            ? request.Command
+            : (CommandBytes(request.Command) is { Length: > LinesReaderLimit } bytes
+                ? $"__prov_c=$(head -c {bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)}); "
+                : ReadStdinLines) + WatchAndEval;
         var parts = new List<string> { $"echo \"{PidMarker}$$\" >&2" };
         if (!string.IsNullOrEmpty(workDir))
         {
