@@ -41,6 +41,15 @@ Describe 'Start-AgentProcess' {
         { $server | Start-AgentProcess -Name '../x' -Command 'true' } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
     }
 
+    It 'refuses an environment variable name the shell cannot export, before anything runs' {
+        $err = $null
+        try { $server | Start-AgentProcess -Name envcheck -Command 'true' -Environment @{ 'BAD-NAME' = 1 } } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'AgentProcessSpecInvalid,*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.TargetObject | Should -Be 'BAD-NAME'
+        ($server | Get-AgentProcess -Name 'envcheck*') | Should -BeNullOrEmpty
+    }
+
     It 'gives an AgentProcessAlreadyRunning error for a name that runs, with the machine as target' {
         $null = $clients | Start-AgentProcess -Name twice -Command 'exec sleep 30'
         $again = $clients | Start-AgentProcess -Name twice -Command 'exec sleep 30' -ErrorVariable failures -ErrorAction SilentlyContinue

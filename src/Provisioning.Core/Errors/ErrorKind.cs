@@ -62,4 +62,6 @@ public enum ErrorKind
     ProcessNotFound,
     /// <summary>An experiment process ended at once with a non-zero code instead of running.</summary>
     ProcessExited,
+    /// <summary>A process's name or an environment variable name that cannot be used on a host.</summary>
+    ProcessSpecInvalid,
 }

@@ -27,8 +27,23 @@ public static partial class AgentProcesses
     [GeneratedRegex(NamePattern, RegexOptions.CultureInvariant)]
     private static partial Regex ValidName();
 
+    [GeneratedRegex(EnvironmentNamePattern, RegexOptions.CultureInvariant)]
+    private static partial Regex ValidEnvironmentName();
+
+    /// <summary>What an environment variable name may be: a shell identifier, since the host exports it.</summary>
+    public const string EnvironmentNamePattern = "^[A-Za-z_][A-Za-z0-9_]*$";
+
     /// <summary>Starts the process on each host.</summary>
-    public static HostOperation<AgentProcess> Start(ProcessStartSpec spec, TemplateRenderer? renderer = null) => new StartOperation(spec, renderer ?? new TemplateRenderer());
+    /// <exception cref="ProvisioningException">The name or an environment variable name cannot be used on a host (<see cref="ErrorKind.ProcessSpecInvalid"/>).</exception>
+    public static HostOperation<AgentProcess> Start(ProcessStartSpec spec, TemplateRenderer? renderer = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (!IsValidName(spec.Name))
+            throw new ProvisioningException(ErrorKind.ProcessSpecInvalid, $"'{spec.Name}' is not a valid process name: it names a folder on the host (letters, digits, '.', '_' and '-', at most 64).", spec.Name);
+        foreach (var key in spec.Environment.Keys.Where(k => !ValidEnvironmentName().IsMatch(k)))
+            throw new ProvisioningException(ErrorKind.ProcessSpecInvalid, $"-Environment: '{key}' is not a valid environment variable name (letters, digits and '_', not starting with a digit).", key);
+        return new StartOperation(spec, renderer ?? new TemplateRenderer());
+    }
 
     /// <summary>Reads the state of the selected processes of each host.</summary>
     public static HostOperation<AgentProcess> Get(ProcessSelection selection) => new ListOperation(selection, null);

@@ -91,15 +91,7 @@ public sealed class StartAgentProcessCommand : HostOperationCmdlet
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in Environment ?? new Hashtable())
-        {
-            var key = entry.Key?.ToString() ?? "";
-            if (!System.Text.RegularExpressions.Regex.IsMatch(key, "^[A-Za-z_][A-Za-z0-9_]*$"))
-            {
-                throw TerminatingError(ErrorRecordFactory.InvalidArgument("AgentProcessEnvironmentInvalid",
-                    $"-Environment: '{key}' is not a valid environment variable name (letters, digits and '_', not starting with a digit).", Environment));
-            }
-            environment[key] = LanguagePrimitives.ConvertTo<string>(entry.Value) ?? "";
-        }
+            environment[entry.Key?.ToString() ?? ""] = LanguagePrimitives.ConvertTo<string>(entry.Value) ?? "";
         var spec = new ProcessStartSpec
         {
             Name = Name,
@@ -115,6 +107,6 @@ public sealed class StartAgentProcessCommand : HostOperationCmdlet
             Force = Force,
             ThrottleLimit = ThrottleLimit,
         };
-        HostOperationLifecycle.Run(this, AgentProcesses.Start(spec), journal: true);
+        HostOperationLifecycle.Run(this, InvokeEngine(() => AgentProcesses.Start(spec)), journal: true);
     }
 }

@@ -47,6 +47,8 @@ namespace Provisioning.Errors;
     RecommendedAction = "Stop it with Stop-AgentProcess, start it under another -Name, or use -Force to replace it.")]
 [ErrorMapping(ErrorKind.ProcessNotFound, "AgentProcessNotFound", ErrorCategory.ObjectNotFound,
     RecommendedAction = "Get-AgentProcess lists the processes of each machine.")]
+[ErrorMapping(ErrorKind.ProcessSpecInvalid, "AgentProcessSpecInvalid", ErrorCategory.InvalidArgument,
+    RecommendedAction = "Names are letters, digits, '.', '_' and '-'; environment variable names are letters, digits and '_', not starting with a digit.")]
 [ErrorMapping(ErrorKind.ProcessExited, "AgentProcessExited", ErrorCategory.InvalidResult,
     RecommendedAction = "Read its log with Receive-AgentProcessOutput -Stream Stderr.")]
 public static class ErrorRecordFactory
