@@ -21,12 +21,13 @@ internal static class ProcessScripts
     /// <summary>The environment variable that marks every process of a run.</summary>
     public const string Marker = "PROVISIONING_PROCESS";
 
-    // Shared functions. st: a pid's start time (field 22 of /proc/PID/stat) so a reused pid is never taken for ours;
+    // Shared functions. dash reads a byte per read(2), and /proc/stat regenerates its whole text on each (3.6 ms for
+    // the boot time): btime reads it once per boot into the registry. st: a pid's start time (field 22 of /proc/PID/stat) so a reused pid is never taken for ours;
     // alive: pid running (not a zombie) with that start time; marked: the pids carrying a folder's marker; kids: a pid
     // and all its descendants; kill_run: TERM to a run's processes, KILL what is left after the grace period.
     private const string Functions = """
         reg="${XDG_STATE_HOME:-$HOME/.local/state}/provisioning/processes"
-        stat() { s_=; read -r s_ < "/proc/$1/stat" 2>/dev/null || return 1; s_=${s_##*) }; }
+        stat() { s_=; { read -r s_ < "/proc/$1/stat"; } 2>/dev/null || return 1; s_=${s_##*) }; }
         st() { st_=; stat "$1" || return 0; set -- $s_; shift 19; st_=$1; }
         zombie() { stat "$1" && [ "${s_%% *}" = Z ]; }
         alive() {
@@ -35,7 +36,13 @@ internal static class ProcessScripts
             want_=$2; set -- $s_; [ "$1" != Z ] || return 1
             shift 19; [ "$1" = "$want_" ]
         }
-        now() { read -r up_ _ < /proc/uptime; while read -r k_ v_ _; do [ "$k_" = btime ] && break; done < /proc/stat; now_=$((v_ + ${up_%.*})); }
+        btime() {
+            [ -n "$bt_" ] && return 0; bid_=; { read -r bid_ < /proc/sys/kernel/random/boot_id; } 2>/dev/null; f_="$reg/.btime-$bid_"
+            [ -n "$bid_" ] && { read -r bt_ < "$f_"; } 2>/dev/null && [ -n "$bt_" ] && return 0
+            while read -r k_ v_ _; do [ "$k_" = btime ] && break; done < /proc/stat; bt_=$v_
+            [ -n "$bid_" ] && { printf '%s\n' "$bt_" > "$f_.$$" && mv -f "$f_.$$" "$f_"; } 2>/dev/null; return 0
+        }
+        now() { btime; read -r up_ _ < /proc/uptime; now_=$((bt_ + ${up_%.*})); }
         marked() { for e in /proc/[0-9]*/environ; do grep -qzxF "PROVISIONING_PROCESS=$1" "$e" 2>/dev/null && { p=${e#/proc/}; echo "${p%/environ}"; }; done; }
         kids() { ps -eo pid=,ppid= | awk -v r="$1" '{ p[$1] = $2 } END { s[r] = 1; do { c = 0; for (k in p) if ((p[k] in s) && !(k in s)) { s[k] = 1; c = 1 } } while (c); for (k in s) print k }'; }
         load() { s_state=; s_code=; s_pid=; s_pid_start=; s_sup=; s_sup_start=; s_run=0; s_restarts=0; s_started=; s_ended=; s_sudo=0; s_nonce=; [ -r "$1/state" ] && . "$1/state"; }
@@ -63,10 +70,12 @@ internal static class ProcessScripts
         """;
 
     // The supervisor: runs the command (again, per the policy), records each state change, enforces the timeout. It
-    // runs in a session of its own (setsid), so it outlives the ssh connection that started it. $2 is the start's
-    // nonce, which tells the starter that the state it reads is this supervisor's. The stop and timeout markers carry
-    // the supervisor's pid, so a folder is reused without deleting anything on the start's path (every exec counts at
-    // 100 hosts on a small controller); stale markers are swept once the first run is recorded. The command is sourced
+    // runs in a session of its own (setsid), so it outlives the ssh connection that started it. Its stdout is a pipe
+    // to the starter until the first run is recorded: the starter blocks on that line instead of polling (a sleep is
+    // an exec, and 100 of them polling on a loaded host cost more than the start). $2 is the start's nonce, which
+    // tells the starter that the state it reads is this supervisor's. The stop and timeout markers hold
+    // the supervisor's pid and start time, so a folder is reused without deleting anything (every exec counts at 100
+    // hosts on a small controller): a marker an earlier supervisor left names another one. The command is sourced
     // into the run's subshell (one exec fewer), after the supervisor's own names are cleared from it.
     private const string Supervisor = """
         d=$1; nonce=$2; . "$d/policy"
@@ -76,22 +85,23 @@ internal static class ProcessScripts
                 "$1" "$code" "$child" "$child_start" "$$" "$sup_start" "$runs" "$restarts" "$started" "$ended" "$sudo" "$nonce" > "$d/state.tmp" && mv -f "$d/state.tmp" "$d/state"
             now; echo "$now_ $1 ${code:--}" >> "$d/events"
         }
-        stopped() { [ -e "$d/stop.$$" ]; }
+        mark() { m_=; { read -r m_ < "$d/$1"; } 2>/dev/null; [ "$m_" = "$$ $sup_start${2:+ $2}" ]; }
+        stopped() { mark stop; }
         while :; do
             runs=$((runs + 1)); ended=
             ( cd "$workdir" 2>/dev/null || cd; . "$d/env"; PROVISIONING_PROCESS=$d; export PROVISIONING_PROCESS
               if [ "$sudo" = 1 ] && [ "$(id -u)" != 0 ]; then exec sudo -n --preserve-env=PROVISIONING_PROCESS sh "$d/command"; fi
-              __prov_cmd=$d/command; unset -f stat st zombie alive now marked kids load kill_run sel missing record save stopped
-              unset reg d nonce restart max delay timeout sudo workdir sup_start runs restarts code child child_start started ended s_ st_ up_ k_ v_ now_ want_
+              __prov_cmd=$d/command; unset -f stat st zombie alive btime now marked kids load kill_run sel missing record save mark stopped
+              unset reg d nonce restart max delay timeout sudo workdir sup_start runs restarts code child child_start started ended s_ st_ up_ k_ v_ now_ want_ bt_ bid_ f_ m_ wd again
               set --; . "$__prov_cmd"
             ) </dev/null >"$d/run-$runs.out" 2>"$d/run-$runs.err" &
             child=$!; st "$child"; child_start=$st_; now; started=$now_; save Running
-            [ "$runs" = 1 ] && for f in "$d"/stop.* "$d"/timedout.*; do [ -e "$f" ] && [ "$f" != "$d/stop.$$" ] && rm -f "$f"; done
-            wd=; [ "$timeout" -gt 0 ] && { ( sleep "$timeout"; stopped || { : > "$d/timedout.$$.$runs"; kill_run "$d" 5; } ) </dev/null >/dev/null 2>&1 & wd=$!; }
+            [ "$runs" = 1 ] && { trap '' PIPE; echo started; exec >/dev/null; trap - PIPE; }
+            wd=; [ "$timeout" -gt 0 ] && { ( sleep "$timeout"; stopped || { echo "$$ $sup_start $runs" > "$d/timedout"; kill_run "$d" 5; } ) </dev/null >/dev/null 2>&1 & wd=$!; }
             wait "$child"; code=$?; now; ended=$now_
             [ -n "$wd" ] && kill "$wd" 2>/dev/null
             if stopped; then save Killed; exit 0; fi
-            if [ -e "$d/timedout.$$.$runs" ]; then save TimedOut; exit 0; fi
+            if mark timedout "$runs"; then save TimedOut; exit 0; fi
             again=0; case $restart in Always) again=1 ;; OnFailure) [ "$code" -ne 0 ] && again=1 ;; esac
             if [ "$again" = 1 ] && [ "$restarts" -lt "$max" ]; then
                 restarts=$((restarts + 1)); save Restarting; sleep "$delay"
@@ -119,7 +129,7 @@ internal static class ProcessScripts
             if [ -d "$d" ]; then
                 load "$d"
                 if alive "$s_sup" "$s_sup_start"; then
-                    if [ {{(force ? 1 : 0)}} = 1 ]; then : > "$d/stop.$s_sup"; kill_run "$d" {{(int)spec.ForceGrace.TotalSeconds}}; alive "$s_sup" "$s_sup_start" && kill -KILL "$s_sup" 2>/dev/null
+                    if [ {{(force ? 1 : 0)}} = 1 ]; then echo "$s_sup $s_sup_start" > "$d/stop"; kill_run "$d" {{(int)spec.ForceGrace.TotalSeconds}}; alive "$s_sup" "$s_sup_start" && kill -KILL "$s_sup" 2>/dev/null
                     else printf 'E\t%s\tProcessAlreadyRunning\t%s\n' "$n" "pid $s_pid, run $s_run, started $(date -d "@$s_started" '+%F %T' 2>/dev/null)"; exit 0; fi
                 fi
             else
@@ -129,8 +139,9 @@ internal static class ProcessScripts
             printf '%s' {{PosixShell.Quote(env.ToString())}} > "$d/env"
             printf '%s' {{PosixShell.Quote(policy + "workdir=" + PosixShell.Quote(workDir ?? "") + "\n")}} > "$d/policy"
             [ -f "$reg/.supervise-{{SupervisorVersion}}" ] || { printf '%s\n' {{PosixShell.Quote(Functions + "\n" + Supervisor)}} > "$reg/.supervise-{{SupervisorVersion}}.tmp" && mv -f "$reg/.supervise-{{SupervisorVersion}}.tmp" "$reg/.supervise-{{SupervisorVersion}}"; }
-            setsid sh "$reg/.supervise-{{SupervisorVersion}}" "$d" {{nonce}} </dev/null >/dev/null 2>&1 &
-            sleep 0.1; i=0; while load "$d"; [ "$s_nonce" != {{nonce}} ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+            sleep 0.1 & w=$!
+            { setsid sh "$reg/.supervise-{{SupervisorVersion}}" "$d" {{nonce}} </dev/null 2>/dev/null & } | { read -r _; }
+            wait $w; i=0; while load "$d"; [ "$s_nonce" != {{nonce}} ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i + 1)); done
             record "$d"
             """;
     }
@@ -150,7 +161,7 @@ internal static class ProcessScripts
         for d in $(sel "$@"); do
             load "$d"
             if alive "$s_sup" "$s_sup_start"; then
-                : > "$d/stop.$s_sup"; kill_run "$d" "$g"
+                echo "$s_sup $s_sup_start" > "$d/stop"; kill_run "$d" "$g"
                 i=0; while alive "$s_sup" "$s_sup_start" && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
                 if alive "$s_sup" "$s_sup_start"; then
                     kill -KILL "$s_sup" 2>/dev/null
