@@ -26,6 +26,8 @@
         'Send-AgentFile'
         'Receive-AgentFile'
         'Get-ExperimentResult'
+        'Invoke-Provision'
+        'Get-AgentFact'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

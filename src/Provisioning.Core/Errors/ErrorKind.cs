@@ -64,4 +64,10 @@ public enum ErrorKind
     ProcessExited,
     /// <summary>A process's name or an environment variable name that cannot be used on a host.</summary>
     ProcessSpecInvalid,
+    /// <summary>A provision document (or -Task table) is not valid: it names the file, line, column and key.</summary>
+    ProvisionFormat,
+    /// <summary>A provisioning task failed on a host (the message names the host, step, task and document line).</summary>
+    ProvisionTaskFailed,
+    /// <summary>Facts could not be gathered from a host.</summary>
+    FactsUnavailable,
 }

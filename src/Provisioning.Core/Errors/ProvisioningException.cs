@@ -22,12 +22,18 @@ public class ProvisioningException : Exception
     public object? Target { get; }
 }
 
-/// <summary>A testbed file error that knows where in the file it is.</summary>
+/// <summary>A testbed file (or provision document) error that knows where in the file it is.</summary>
 public sealed class TestbedFormatException : ProvisioningException
 {
     /// <summary>Creates an error positioned in <paramref name="file"/>.</summary>
     public TestbedFormatException(string file, long line, long column, string? key, string problem, Exception? inner = null)
-        : base(ErrorKind.TestbedFormat, Format(file, line, column, key, problem), file, inner)
+        : this(ErrorKind.TestbedFormat, file, line, column, key, problem, inner)
+    {
+    }
+
+    /// <summary>Creates an error of another positioned file (a provision document: <see cref="ErrorKind.ProvisionFormat"/>).</summary>
+    public TestbedFormatException(ErrorKind kind, string file, long line, long column, string? key, string problem, Exception? inner = null)
+        : base(kind, Format(file, line, column, key, problem), file, inner)
     {
         File = file;
         Line = line;

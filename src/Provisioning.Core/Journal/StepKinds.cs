@@ -17,4 +17,7 @@ public static class StepKinds
     public const string ProcessStop = "process-stop";
     /// <summary>The state of an experiment process as Get- or Wait-AgentProcess saw it.</summary>
     public const string ProcessState = "process-state";
+
+    /// <summary>One provisioning task on a host (Invoke-Provision).</summary>
+    public const string Provision = "provision";
 }

@@ -43,6 +43,9 @@ public sealed class AgentMachine
     /// <summary>Remote directory commands start in, or null for the login directory.</summary>
     public string? WorkDir => Connection.WorkDir;
 
+    /// <summary>The host's facts, once gathered (Get-AgentFact, or provisioning that needs them); the session's cache.</summary>
+    public Facts.AgentFacts? Facts { get; set; }
+
     /// <summary>True when the host has <paramref name="role"/> (case-insensitive).</summary>
     public bool HasRole(string role) => Roles.Contains(role, StringComparer.OrdinalIgnoreCase);
 

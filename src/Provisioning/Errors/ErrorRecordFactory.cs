@@ -47,6 +47,12 @@ namespace Provisioning.Errors;
     RecommendedAction = "Stop it with Stop-AgentProcess, start it under another -Name, or use -Force to replace it.")]
 [ErrorMapping(ErrorKind.ProcessNotFound, "AgentProcessNotFound", ErrorCategory.ObjectNotFound,
     RecommendedAction = "Get-AgentProcess lists the processes of each machine.")]
+[ErrorMapping(ErrorKind.ProvisionFormat, "ProvisionFileInvalid", ErrorCategory.InvalidData,
+    RecommendedAction = "Fix the provision document at the line and key the message gives; nothing ran.")]
+[ErrorMapping(ErrorKind.ProvisionTaskFailed, "ProvisionTaskFailed", ErrorCategory.InvalidResult,
+    RecommendedAction = "Read the task's message; fix the task or the machine, then rerun (Invoke-Provision -Resume reruns only the hosts that failed).")]
+[ErrorMapping(ErrorKind.FactsUnavailable, "AgentFactUnavailable", ErrorCategory.ReadError,
+    RecommendedAction = "Check that the machine has a POSIX shell and coreutils.")]
 [ErrorMapping(ErrorKind.ProcessSpecInvalid, "AgentProcessSpecInvalid", ErrorCategory.InvalidArgument,
     RecommendedAction = "Names are letters, digits, '.', '_' and '-'; environment variable names are letters, digits and '_', not starting with a digit.")]
 [ErrorMapping(ErrorKind.ProcessExited, "AgentProcessExited", ErrorCategory.InvalidResult,

@@ -26,6 +26,8 @@ internal static class HostOperationLifecycle
     /// <param name="errorTarget">The target of a terminating error that carries none (a path).</param>
     /// <param name="start">Starts the engine on the approved machines, instead of the operation runner (a check that polls).</param>
     /// <param name="write">Writes one result, instead of <see cref="HostOperationCmdlet.WriteResult"/>.</param>
+    /// <param name="checkMode">The operation itself is the -WhatIf (a check mode that changes nothing): run it on every
+    /// machine without asking, and leave it out of the journal.</param>
     /// <typeparam name="TResult">The operation's result type.</typeparam>
     public static void Run<TResult>(
         HostOperationCmdlet cmdlet,
@@ -33,7 +35,8 @@ internal static class HostOperationLifecycle
         bool journal,
         object? errorTarget = null,
         Func<IReadOnlyList<AgentMachine>, ChannelReader<HostBatch<TResult>>>? start = null,
-        Action<TResult>? write = null)
+        Action<TResult>? write = null,
+        bool checkMode = false)
         where TResult : HostOutcome
     {
         ArgumentNullException.ThrowIfNull(cmdlet);
@@ -48,8 +51,10 @@ internal static class HostOperationLifecycle
         var approved = new List<AgentMachine>();
         foreach (var plan in cmdlet.InvokeEngine(() => operation.Plan(cmdlet.CollectedMachines), errorTarget))
         {
-            if (cmdlet.ShouldProcess($"{plan.Machine.Name} ({plan.Machine.Address})", plan.Action)) approved.Add(plan.Machine);
+            if (checkMode) cmdlet.WriteVerbose($"Check mode on {plan.Machine.Name}: {plan.Action}");
+            if (checkMode || cmdlet.ShouldProcess($"{plan.Machine.Name} ({plan.Machine.Address})", plan.Action)) approved.Add(plan.Machine);
         }
+        if (checkMode) journal = false;
         if (approved.Count == 0) return;
 
         var recordings = new Dictionary<Testbed, RunRecording>();

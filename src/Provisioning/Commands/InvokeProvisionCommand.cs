@@ -1,0 +1,117 @@
+using System.Collections;
+using System.Management.Automation;
+using Provisioning.Binding;
+using Provisioning.Completion;
+using Provisioning.Core.Execution;
+using Provisioning.Core.Journal;
+using Provisioning.Core.Provision;
+using Provisioning.Core.Testbeds;
+using Provisioning.Pipeline;
+
+namespace Provisioning.Commands;
+
+/// <summary>
+/// <para type="synopsis">Provisions agent machines idempotently from a document of named steps: packages, directories, files, lines, archives, services, users, groups and guarded commands.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "Provision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = PathSet)]
+[OutputType(typeof(ProvisionResult), typeof(ProvisionSummary))]
+public sealed class InvokeProvisionCommand : HostOperationCmdlet
+{
+    private const string PathSet = "Path";
+    private const string TaskSet = "Task";
+
+    /// <summary>The provision document (YAML).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    /// <summary>Inline tasks for a quick one-off, as tables: <c>@{ package = @{ name = 'iperf3' } }</c>.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = TaskSet)]
+    [ValidateNotNullOrEmpty]
+    public Hashtable[] Task { get; set; } = [];
+
+    /// <summary>The machines to provision, usually piped from Get-AgentMachine (machine names also work).</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Machine")]
+    [AgentMachineTransformation]
+    [ArgumentCompleter(typeof(AgentMachineNameCompleter))]
+    [ValidateNotNull]
+    public AgentMachine[] InputObject { get; set; } = [];
+
+    /// <summary>Only these steps, by name, in document order.</summary>
+    [Parameter(ParameterSetName = PathSet)]
+    [ArgumentCompleter(typeof(ProvisionStepCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[] Step { get; set; } = [];
+
+    /// <summary>Extra template variables; they beat the document's vars and the machines' own.</summary>
+    [Parameter]
+    public Hashtable? Variable { get; set; }
+
+    /// <summary>How many machines are provisioned at once.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = FanOut.DefaultThrottleLimit;
+
+    /// <summary>The longest one step may take on one machine, in seconds.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int TimeoutSec { get; set; }
+
+    /// <summary>Reruns, from the journal's last run of the same document, only the steps that failed or never ran on each machine.</summary>
+    [Parameter(ParameterSetName = PathSet)]
+    public SwitchParameter Resume { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord() => Collect(InputObject);
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        var location = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+        var document = ParameterSetName == TaskSet
+            ? InvokeEngine(() => ProvisionDocumentReader.FromTasks(Task.Select(t => EngineValue.From(t)), location), "-Task")
+            : InvokeEngine(() => ProvisionDocumentReader.ReadFile(GetUnresolvedProviderPathFromPSPath(Path)), Path);
+        var check = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf)
+            ? ((SwitchParameter)whatIf).IsPresent
+            : SessionState.PSVariable.GetValue("WhatIfPreference") is true or SwitchParameter { IsPresent: true };
+        IReadOnlyDictionary<string, IReadOnlySet<string>>? resume = null;
+        if (Resume)
+        {
+            var steps = Step.Length > 0 ? Step : document.Steps.Select(s => s.Name).ToArray();
+            resume = InvokeEngine(() => ResumePlan(document.File, steps), Path);
+            if (resume is null) WriteVerbose($"The journal has no run of {document.File}: every step runs.");
+        }
+        var spec = new ProvisionSpec
+        {
+            Document = document,
+            Steps = Step,
+            Variables = Variable is null ? null : EngineValue.FromDictionary(Variable),
+            Check = check,
+            Timeout = MyInvocation.BoundParameters.ContainsKey(nameof(TimeoutSec)) ? TimeSpan.FromSeconds(TimeoutSec) : null,
+            ThrottleLimit = ThrottleLimit,
+            StepsByHost = resume,
+        };
+        HostOperationLifecycle.Run(this, InvokeEngine(() => Provisioner.Operation(spec), Path), journal: true, errorTarget: Path, checkMode: check);
+    }
+
+    // Each testbed's journal knows its own machines' last run.
+    private Dictionary<string, IReadOnlySet<string>>? ResumePlan(string document, IReadOnlyList<string> steps)
+    {
+        Dictionary<string, IReadOnlySet<string>>? plan = null;
+        foreach (var group in CollectedMachines.GroupBy(m => m.Testbed))
+        {
+            if (group.Key is null || !File.Exists(group.Key.JournalPath)) continue;
+            using var journal = RunJournal.Open(group.Key.JournalPath);
+            if (ProvisionResume.StepsToRun(journal, document, group.Select(m => m.Name), steps) is not { } part) continue;
+            plan ??= new Dictionary<string, IReadOnlySet<string>>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (host, todo) in part) plan[host] = todo;
+        }
+        if (plan is not null)
+        {
+            // A machine of a testbed with no earlier run needs every step.
+            foreach (var m in CollectedMachines.Where(m => !plan.ContainsKey(m.Name))) plan[m.Name] = steps.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        }
+        return plan;
+    }
+}
