@@ -124,7 +124,7 @@ public sealed class CmdletConventionTests(BuiltModule module)
         Assert.Equal(
             new[]
             {
-                "Get-AgentProcess Name", "Get-ExperimentResult Path", "Invoke-RemoteCommand Command", "Invoke-RemoteCommand ScriptPath",
+                "Get-AgentProcess Name", "Get-ExperimentResult Path", "Invoke-Provision Path", "Invoke-Provision Task", "Invoke-RemoteCommand Command", "Invoke-RemoteCommand ScriptPath",
                 "Receive-AgentFile Path", "Receive-AgentProcessOutput Name", "Send-AgentFile Path", "Set-AgentVariable Name",
                 "Set-AgentVariable Variable", "Start-AgentProcess Name", "Stop-AgentProcess Name", "Wait-AgentProcess Name",
             },
