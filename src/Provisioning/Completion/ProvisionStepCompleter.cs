@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using System.Management.Automation.Runspaces;
 using Provisioning.Core.Provision;
 
 namespace Provisioning.Completion;
@@ -20,13 +19,19 @@ public sealed class ProvisionStepCompleter : IArgumentCompleter
         if (fakeBoundParameters?["Path"] is not string path) return [];
         try
         {
-            var location = Runspace.DefaultRunspace?.SessionStateProxy.Path.CurrentFileSystemLocation.ProviderPath ?? Environment.CurrentDirectory;
-            var document = ProvisionDocumentReader.ReadFile(System.IO.Path.Combine(location, path));
+            var document = ProvisionDocumentReader.ReadFile(System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.Combine(Location(), path));
             return CompletionText.Complete(document.Steps.Select(s => (s.Name, $"{s.Name}: {s.Tasks.Count} tasks{(s.Hosts is null ? "" : " on " + s.Hosts)}")), wordToComplete);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             return []; // a document that does not read offers nothing; running it says why
         }
+    }
+
+    // The session's location (a nested pipeline: the runspace is busy completing), not the process's directory.
+    private static string Location()
+    {
+        using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+        return ps.AddCommand("Get-Location").Invoke<PathInfo>().FirstOrDefault()?.ProviderPath ?? Environment.CurrentDirectory;
     }
 }
