@@ -210,21 +210,8 @@ public static partial class ProvisionDocumentReader
             }
         }
 
-        private Dictionary<string, (YamlSourceScalar Key, YamlSourceNode Value)> Entries(YamlSourceMapping mapping, string path, string[] allowed)
-        {
-            var result = new Dictionary<string, (YamlSourceScalar, YamlSourceNode)>(StringComparer.Ordinal);
-            foreach (var (keyNode, value) in mapping.Entries)
-            {
-                if (keyNode is not YamlSourceScalar { IsNull: false } key) throw Fail(keyNode, path == "" ? null : path, $"expected one of the keys {string.Join(", ", allowed)}, not {keyNode.KindDescription}.");
-                var keyPath = path == "" ? key.Value : $"{path}.{key.Value}";
-                if (!allowed.Contains(key.Value, StringComparer.Ordinal))
-                    throw Fail(key, keyPath, $"unknown key '{key.Value}'{SpellingSuggestion.Hint(key.Value, allowed)}. Valid keys here: {string.Join(", ", allowed)}.");
-                if (result.TryGetValue(key.Value, out var first))
-                    throw Fail(key, keyPath, $"duplicate key '{key.Value}'; it is first set at line {first.Item1.Start.Line}, column {first.Item1.Start.Column}.");
-                result[key.Value] = (key, value);
-            }
-            return result;
-        }
+        private Dictionary<string, (YamlSourceScalar Key, YamlSourceNode Value)> Entries(YamlSourceMapping mapping, string path, string[] allowed) =>
+            YamlMappingKeys.Read(mapping, path, allowed, Fail);
 
         private IReadOnlyList<YamlSourceNode> Sequence(YamlSourceNode node, string path) => node switch
         {

@@ -1,4 +1,5 @@
 using Provisioning.Core.Journal;
+using Provisioning.Core.Testbeds;
 
 namespace Provisioning.Core.Provision;
 
@@ -15,6 +16,27 @@ public static class ProvisionResume
     {
         ArgumentNullException.ThrowIfNull(result);
         return $"{document}{StepWord}{result.Step}: {result.Task}: {result.TaskStatus}{(result.Message.Length > 0 ? " (" + result.Message + ")" : "")}";
+    }
+
+    /// <summary>
+    /// The steps to run per machine, from each testbed's own journal (a machine of a testbed with no earlier run of
+    /// <paramref name="document"/> needs every step); null when no journal has such a run (run everything).
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlySet<string>>? StepsToRun(IReadOnlyCollection<AgentMachine> machines, string document, IReadOnlyList<string> steps)
+    {
+        ArgumentNullException.ThrowIfNull(machines);
+        Dictionary<string, IReadOnlySet<string>>? plan = null;
+        foreach (var group in machines.Where(m => m.Testbed is not null).GroupBy(m => m.Testbed!))
+        {
+            if (!File.Exists(group.Key.JournalPath)) continue;
+            using var journal = RunJournal.Open(group.Key.JournalPath);
+            if (StepsToRun(journal, document, group.Select(m => m.Name), steps) is not { } part) continue;
+            plan ??= new Dictionary<string, IReadOnlySet<string>>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (host, todo) in part) plan[host] = todo;
+        }
+        if (plan is null) return null;
+        foreach (var m in machines.Where(m => !plan.ContainsKey(m.Name))) plan[m.Name] = steps.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return plan;
     }
 
     /// <summary>The steps to run per host, or null when the journal has no run of <paramref name="document"/> (run everything).</summary>

@@ -108,7 +108,7 @@ public static class Provisioner
                 catch (ProvisioningException ex)
                 {
                     var error = new HostError(ex.Kind, ex.Message);
-                    results.Add(StepFailure(machine, steps[0], error, started));
+                    results.Add(TaskResult(machine, steps[0].Name, steps[0].Tasks[0], ProvisionTaskStatus.Failed, error.Message, error, null) with { Task = "(facts)", Line = steps[0].Line });
                     return [.. results, Summary(machine, results, [steps[0].Name], [steps[0].Name], started)];
                 }
             }
@@ -152,6 +152,7 @@ public static class Provisioner
                 }
             }
             var handlers = new List<(RenderedTask, IReadOnlyList<string>)>();
+            var handlerErrors = new List<(ProvisionTask Handler, HostError Error)>();
             if (renderError is null)
             {
                 for (var h = 0; h < spec.Document.Handlers.Count; h++)
@@ -165,7 +166,7 @@ public static class Provisioner
                     }
                     catch (ProvisioningException ex)
                     {
-                        renderError = new HostError(ex.Kind, $"{machine.Name}: step '{step.Name}', handler '{handler.Name}' ({Where(handler)}): {Strip(ex.Message, machine)}");
+                        handlerErrors.Add((handler, new HostError(ex.Kind, $"{machine.Name}: step '{step.Name}', handler '{handler.Name}' ({Where(handler)}): {Strip(ex.Message, machine)}")));
                     }
                 }
             }
@@ -175,12 +176,13 @@ public static class Provisioner
             if (rendered.Count > 0)
             {
                 // The tasks before a template error still run (without handlers); the one that failed to render reports it.
-                var script = ProvisionScripts.Step(rendered, renderError is null ? handlers : [], packageManager, spec.Check);
+                var script = ProvisionScripts.Step(rendered, renderError is null && handlerErrors.Count == 0 ? handlers : [], packageManager, spec.Check);
                 e = await transport.ExecuteAsync(machine, new RemoteExecutionRequest { Command = script, Sudo = step.Become, Timeout = spec.Timeout }, ct).ConfigureAwait(false);
                 var (status, error) = HostFailure.FromExecution(machine, e, $"step '{step.Name}'", spec.Timeout, failed =>
                     new HostError(ErrorKind.ProvisionTaskFailed, $"{machine.Name}: step '{step.Name}' could not run (exit {failed.ExitCode}): {HostFailure.LastLine(failed.Stderr)}"));
                 Parse(e.Stdout, reports);
-                if (error is not null && reports.Count == 0) return [StepFailure(machine, step, error, e.StartTime, status)];
+                if (error is not null && reports.Count == 0)
+                    return [TaskResult(machine, step.Name, step.Tasks[0], ProvisionTaskStatus.Failed, error.Message, error, e) with { Task = "(step)", Line = step.Line, Status = status }];
                 if (error is not null && status != HostStatus.Failed)
                 {
                     // Timed out or cancelled midway: what reported stands, the task that was running gets the error.
@@ -188,41 +190,33 @@ public static class Provisioner
                 }
             }
 
-            var skipRest = false;
-            foreach (var task in step.Tasks.Select((t, i) => (t, Index: i.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+            // Each task: its report; or, for the first task without one, the error that stopped the step; then Skipped.
+            var stopped = false;
+            for (var i = 0; i < step.Tasks.Count; i++)
             {
-                if (reports.TryGetValue(task.Index, out var report) && !skipRest)
+                var task = step.Tasks[i];
+                if (stopped)
+                    results.Add(TaskResult(machine, step.Name, task, ProvisionTaskStatus.Skipped, "an earlier task of the step failed", null, e));
+                else if (reports.TryGetValue(i.ToString(System.Globalization.CultureInfo.InvariantCulture), out var report))
                 {
-                    results.Add(Result(machine, step.Name, task.t, report.Status, report.Message, report.Diff, e!));
-                    if (report.Status == ProvisionTaskStatus.Failed) skipRest = true;
-                }
-                else if (!skipRest && (renderError is not null || e is not null))
-                {
-                    var error = renderError ?? new HostError(ErrorKind.ProvisionTaskFailed,
-                        $"{machine.Name}: step '{step.Name}', task '{task.t}' ({Where(task.t)}): the host did not report this task (the step's script ended early: {HostFailure.LastLine(e?.Stderr)}).");
-                    results.Add(new ProvisionResult
-                    {
-                        Machine = machine, Status = HostFailure.StatusOf(error.Kind) is var s && s == HostStatus.Succeeded ? HostStatus.Failed : HostFailure.StatusOf(error.Kind),
-                        Error = error, Step = step.Name, Task = task.t.ToString(), TaskType = task.t.Type, TaskStatus = ProvisionTaskStatus.Failed,
-                        Message = error.Message, Line = task.t.Line, CheckMode = spec.Check, StartTime = e?.StartTime ?? DateTimeOffset.Now,
-                    });
-                    skipRest = true;
+                    results.Add(TaskResult(machine, step.Name, task, report.Status, report.Message, null, e, report.Diff));
+                    stopped = report.Status == ProvisionTaskStatus.Failed;
                 }
                 else
                 {
-                    results.Add(new ProvisionResult
-                    {
-                        Machine = machine, Status = HostStatus.Succeeded, Step = step.Name, Task = task.t.ToString(), TaskType = task.t.Type,
-                        TaskStatus = ProvisionTaskStatus.Skipped, Message = "an earlier task of the step failed", Line = task.t.Line, CheckMode = spec.Check,
-                        StartTime = e?.StartTime ?? DateTimeOffset.Now,
-                    });
+                    var error = renderError ?? new HostError(ErrorKind.ProvisionTaskFailed,
+                        $"{machine.Name}: step '{step.Name}', task '{task}' ({Where(task)}): the host did not report this task (the step's script ended early: {HostFailure.LastLine(e?.Stderr)}).");
+                    results.Add(TaskResult(machine, step.Name, task, ProvisionTaskStatus.Failed, error.Message, error, e));
+                    stopped = true;
                 }
             }
             foreach (var (handler, _) in handlers)
             {
                 if (reports.TryGetValue(handler.Index, out var report))
-                    results.Add(Result(machine, step.Name, handler.Task, report.Status, report.Message, report.Diff, e!) with { Task = $"handler {handler.Task.Name}" });
+                    results.Add(TaskResult(machine, step.Name, handler.Task, report.Status, report.Message, null, e, report.Diff) with { Task = $"handler {handler.Task.Name}" });
             }
+            foreach (var (handler, error) in handlerErrors)
+                results.Add(TaskResult(machine, step.Name, handler, ProvisionTaskStatus.Failed, error.Message, error, e) with { Task = $"handler {handler.Name}" });
             return results;
         }
 
@@ -231,41 +225,29 @@ public static class Provisioner
 
         private string Where(ProvisionTask task) => $"{spec.Document.File}:{task.Line}";
 
-        private ProvisionResult Result(AgentMachine machine, string step, ProvisionTask task, ProvisionTaskStatus status, string message, StringBuilder diff, RemoteExecution e)
+        // A failed task without an error of its own (its report said so) gets ProvisionTaskFailed naming where it is.
+        private ProvisionResult TaskResult(AgentMachine machine, string step, ProvisionTask task, ProvisionTaskStatus status, string message, HostError? error,
+            RemoteExecution? e, StringBuilder? diff = null)
         {
-            var failed = status == ProvisionTaskStatus.Failed;
+            if (status == ProvisionTaskStatus.Failed)
+                error ??= new HostError(ErrorKind.ProvisionTaskFailed, $"{machine.Name}: step '{step}', task '{task}' ({Where(task)}): {message}");
             return new ProvisionResult
             {
                 Machine = machine,
-                Status = failed ? HostStatus.Failed : HostStatus.Succeeded,
-                Error = failed ? new HostError(ErrorKind.ProvisionTaskFailed, $"{machine.Name}: step '{step}', task '{task}' ({Where(task)}): {message}") : null,
+                Status = error is null ? HostStatus.Succeeded : HostFailure.StatusOf(error.Kind),
+                Error = error,
                 Step = step,
                 Task = task.ToString(),
                 TaskType = task.Type,
                 TaskStatus = status,
                 Message = spec.Check && status == ProvisionTaskStatus.Changed ? "would change: " + message : message,
-                Diff = diff.Length > 0 ? diff.ToString() : null,
+                Diff = diff is { Length: > 0 } ? diff.ToString() : null,
                 Line = task.Line,
                 CheckMode = spec.Check,
-                StartTime = e.StartTime,
-                Duration = e.Duration,
+                StartTime = e?.StartTime ?? DateTimeOffset.Now,
+                Duration = e?.Duration ?? TimeSpan.Zero,
             };
         }
-
-        private ProvisionResult StepFailure(AgentMachine machine, ProvisionStep step, HostError error, DateTimeOffset started, HostStatus? status = null) => new()
-        {
-            Machine = machine,
-            Status = status ?? HostFailure.StatusOf(error.Kind) switch { HostStatus.Succeeded => HostStatus.Failed, var s => s },
-            Error = error,
-            Step = step.Name,
-            Task = "(step)",
-            TaskType = step.Tasks[0].Type,
-            TaskStatus = ProvisionTaskStatus.Failed,
-            Message = error.Message,
-            Line = step.Line,
-            CheckMode = spec.Check,
-            StartTime = started,
-        };
 
         private ProvisionSummary Summary(AgentMachine machine, List<ProvisionRecord> results, IReadOnlyList<string> ran, IReadOnlyList<string> failed, DateTimeOffset started)
         {

@@ -3,7 +3,6 @@ using System.Management.Automation;
 using Provisioning.Binding;
 using Provisioning.Completion;
 using Provisioning.Core.Execution;
-using Provisioning.Core.Journal;
 using Provisioning.Core.Provision;
 using Provisioning.Core.Testbeds;
 using Provisioning.Pipeline;
@@ -79,7 +78,7 @@ public sealed class InvokeProvisionCommand : HostOperationCmdlet
         if (Resume)
         {
             var steps = Step.Length > 0 ? Step : document.Steps.Select(s => s.Name).ToArray();
-            resume = InvokeEngine(() => ResumePlan(document.File, steps), Path);
+            resume = InvokeEngine(() => ProvisionResume.StepsToRun(CollectedMachines, document.File, steps), Path);
             if (resume is null) WriteVerbose($"The journal has no run of {document.File}: every step runs.");
         }
         var spec = new ProvisionSpec
@@ -93,25 +92,5 @@ public sealed class InvokeProvisionCommand : HostOperationCmdlet
             StepsByHost = resume,
         };
         HostOperationLifecycle.Run(this, InvokeEngine(() => Provisioner.Operation(spec), Path), journal: true, errorTarget: Path, checkMode: check);
-    }
-
-    // Each testbed's journal knows its own machines' last run.
-    private Dictionary<string, IReadOnlySet<string>>? ResumePlan(string document, IReadOnlyList<string> steps)
-    {
-        Dictionary<string, IReadOnlySet<string>>? plan = null;
-        foreach (var group in CollectedMachines.GroupBy(m => m.Testbed))
-        {
-            if (group.Key is null || !File.Exists(group.Key.JournalPath)) continue;
-            using var journal = RunJournal.Open(group.Key.JournalPath);
-            if (ProvisionResume.StepsToRun(journal, document, group.Select(m => m.Name), steps) is not { } part) continue;
-            plan ??= new Dictionary<string, IReadOnlySet<string>>(StringComparer.OrdinalIgnoreCase);
-            foreach (var (host, todo) in part) plan[host] = todo;
-        }
-        if (plan is not null)
-        {
-            // A machine of a testbed with no earlier run needs every step.
-            foreach (var m in CollectedMachines.Where(m => !plan.ContainsKey(m.Name))) plan[m.Name] = steps.ToHashSet(StringComparer.OrdinalIgnoreCase);
-        }
-        return plan;
     }
 }

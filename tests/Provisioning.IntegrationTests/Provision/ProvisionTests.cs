@@ -111,7 +111,8 @@ public sealed class ProvisionTests(ProvisionTests.ProvisionTestbed fixture) : IC
         var summary = Summary(first, machine);
         Assert.Equal((11, 0, 1), (summary.Changed, summary.Failed, summary.Skipped));
 
-        Assert.Equal($"port=5201\nhost={machine.Name}\nos=debian", await Shell(machine, $"cat {dir}/app.conf"));
+        var osId = await Shell(machine, ". /etc/os-release; echo $ID");
+        Assert.Equal($"port=5201\nhost={machine.Name}\nos={osId}", await Shell(machine, $"cat {dir}/app.conf"));
         Assert.Equal($"640 root root", await Shell(machine, $"stat -c '%a %U %G' {dir}/app.conf"));
         Assert.Equal($"750 u{tag}", await Shell(machine, $"stat -c '%a %U' {dir}"));
         Assert.Equal($"hello {machine.Name}", await Shell(machine, $"cat {dir}/inline.txt"));
@@ -227,5 +228,18 @@ public sealed class ProvisionTests(ProvisionTests.ProvisionTestbed fixture) : IC
         Assert.Equal(ErrorKind.TemplateVariableUndefined, results[1].Error!.Kind);
         Assert.Contains("nowhere", results[1].Error!.Message);
         Assert.Contains("undefined.yaml:5", results[1].Error!.Message);
+    }
+
+    [Fact]
+    public async Task A_handler_that_cannot_be_rendered_is_reported_failed_not_lost()
+    {
+        var document = Document("steps:\n  - name: s\n    tasks:\n      - command: { run: \"true\" }\n        notify: h\nhandlers:\n  - name: h\n    command: { run: \"echo {{ missing_var }}\" }\n", "handler-undefined.yaml");
+        var machine = Testbed.Machines[2];
+        var records = await Run(document, machines: machine);
+        var handler = Assert.Single(Tasks(records), t => t.Task == "handler h");
+        Assert.Equal(ProvisionTaskStatus.Failed, handler.TaskStatus);
+        Assert.Contains("missing_var", handler.Error!.Message);
+        Assert.Contains("handler-undefined.yaml:7", handler.Error.Message);
+        Assert.Equal(1, Summary(records, machine).Failed);
     }
 }

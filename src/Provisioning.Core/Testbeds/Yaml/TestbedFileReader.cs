@@ -185,27 +185,8 @@ internal sealed class TestbedFileReader
     /// The entries of a mapping whose keys are fixed words: each key must be one of <paramref name="allowedKeys"/>
     /// (case-sensitive, as YAML is) and appear once.
     /// </summary>
-    private Dictionary<string, (YamlSourceScalar Key, YamlSourceNode Value)> Entries(YamlSourceMapping mapping, string path, string[] allowedKeys)
-    {
-        var result = new Dictionary<string, (YamlSourceScalar, YamlSourceNode)>(StringComparer.Ordinal);
-        foreach (var (keyNode, valueNode) in mapping.Entries)
-        {
-            if (keyNode is not YamlSourceScalar { IsNull: false } key)
-                throw Fail(keyNode, path == "" ? null : path, $"expected one of the keys {string.Join(", ", allowedKeys)}, not {keyNode.KindDescription}.");
-            var keyPath = path == "" ? key.Value : $"{path}.{key.Value}";
-            if (!allowedKeys.Contains(key.Value, StringComparer.Ordinal))
-            {
-                var hint = key.Value == "<<"
-                    ? "YAML merge keys ('<<') are not supported; put shared settings under 'defaults:'"
-                    : $"unknown key '{key.Value}'{SpellingSuggestion.Hint(key.Value, allowedKeys)}";
-                throw Fail(key, keyPath, $"{hint}. Valid keys here: {string.Join(", ", allowedKeys)}.");
-            }
-            if (result.TryGetValue(key.Value, out var first))
-                throw Fail(key, keyPath, $"duplicate key '{key.Value}'; it is first set at line {first.Item1.Start.Line}, column {first.Item1.Start.Column}.");
-            result[key.Value] = (key, valueNode);
-        }
-        return result;
-    }
+    private Dictionary<string, (YamlSourceScalar Key, YamlSourceNode Value)> Entries(YamlSourceMapping mapping, string path, string[] allowedKeys) =>
+        YamlMappingKeys.Read(mapping, path, allowedKeys, Fail);
 
     /// <summary>The mapping under a key, or null when the key has no value (<c>defaults:</c> alone is allowed).</summary>
     private YamlSourceMapping? AsMapping(YamlSourceNode node, string path, string contents) => node switch
