@@ -3,7 +3,6 @@ using System.IO.Compression;
 using Provisioning.Core.Errors;
 using Provisioning.Core.Execution;
 using Provisioning.Core.Provision;
-using Provisioning.Core.RemoteCommands;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Testbeds.Local;
 using static Provisioning.IntegrationTests.TransferTestKit;
@@ -51,12 +50,7 @@ public sealed class ProvisionTests(ProvisionTests.ProvisionTestbed fixture) : IC
     private static async Task<List<ProvisionRecord>> Run(ProvisionDocument document, bool check = false, IReadOnlyList<string>? steps = null, params AgentMachine[] machines) =>
         await DrainAsync(Provisioner.Operation(new ProvisionSpec { Document = document, Check = check, Steps = steps ?? [] }).Stream(machines, null, CancellationToken.None));
 
-    private static async Task<string> Shell(AgentMachine machine, string command)
-    {
-        var r = Assert.Single(await DrainAsync(new RemoteCommandRunner().Operation(new RemoteCommandSpec { Command = command }).Stream([machine], null, CancellationToken.None)));
-        Assert.True(r.Succeeded, $"{command}: {r.Status} {r.Stderr}");
-        return r.Stdout.Trim();
-    }
+    private static async Task<string> Shell(AgentMachine machine, string command) => (await RemoteAsync(machine, command)).Trim();
 
     private static IEnumerable<ProvisionResult> Tasks(IEnumerable<ProvisionRecord> records, AgentMachine? machine = null) =>
         records.OfType<ProvisionResult>().Where(r => machine is null || r.Machine == machine);
