@@ -94,6 +94,14 @@ Describe 'Invoke-Provision' {
         $records = Get-AgentMachine -Role server | Invoke-Provision -Task @{ directory = @{ path = "/srv/inline-$tag" } }
         (Tasks $records)[0].TaskStatus | Should -Be 'Changed'
         (Tasks $records)[0].Step | Should -Be 'inline'
+        (Tasks $records)[0].Task | Should -Be "directory: /srv/inline-$tag"
+    }
+
+    It 'shows tasks and the recap in one table' {
+        $text = Get-AgentMachine | Invoke-Provision -Task @{ directory = @{ path = "/srv/inline-$tag-{{ name }}" } } | Out-String -Width 200
+        $text | Should -Match 'RECAP\s+ok=0 changed=1 failed=0 skipped=0'
+        $text | Should -Match "directory: /srv/inline-$tag-$((Get-AgentMachine)[0].Name)"
+        $text | Should -Not -Match 'CheckMode\s+:'
     }
 
     It 'refuses a bad document before anything runs, naming the line and key' {

@@ -18,8 +18,10 @@ internal enum Suite
     Agents = 16,
     /// <summary>Start-AgentProcess against a warm command, and -Follow throughput.</summary>
     Process = 32,
+    /// <summary>Invoke-Provision's 10-task document, first run and unchanged re-run, against ansible-playbook.</summary>
+    Provision = 64,
     /// <summary>Every suite.</summary>
-    All = Command | Copy | Fetch | Journal | Agents | Process,
+    All = Command | Copy | Fetch | Journal | Agents | Process | Provision,
 }
 
 /// <summary>Command-line options. Parsed by hand: the surface is small and a parser package is not worth a dependency.</summary>
@@ -57,7 +59,7 @@ internal sealed class BenchmarkOptions
 
     /// <summary>The largest agent count any selected suite needs.</summary>
     public int AgentsNeeded =>
-        Math.Max(1, Math.Max((Suites & (Suite.Command | Suite.Journal | Suite.Process)) != 0 ? Sizes.Max() : 0,
+        Math.Max(1, Math.Max((Suites & (Suite.Command | Suite.Journal | Suite.Process | Suite.Provision)) != 0 ? Sizes.Max() : 0,
                  (Suites & (Suite.Copy | Suite.Fetch)) != 0 ? TransferHosts : 0));
 
     /// <summary>Usage text.</summary>
@@ -130,8 +132,9 @@ internal sealed class BenchmarkOptions
                 "journal" => Suite.Journal,
                 "agents" => Suite.Agents,
                 "process" => Suite.Process,
+                "provision" => Suite.Provision,
                 "all" => Suite.All,
-                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, agents, process, all)."),
+                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, agents, process, provision, all)."),
             };
         }
         return suites != Suite.None ? suites : throw new ArgumentException("--only needs at least one suite.");

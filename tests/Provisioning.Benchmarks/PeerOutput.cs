@@ -35,6 +35,13 @@ internal static partial class PeerOutput
             .Select(m => m.Groups["host"].Value)
             .ToHashSet(StringComparer.Ordinal);
 
+    /// <summary>Hosts of an ansible-playbook recap line with changed=0, failed=0 and unreachable=0 (an unchanged re-run).</summary>
+    public static ISet<string> AnsiblePlaybookUnchanged(string stdout) =>
+        AnsibleRecap().Matches(stdout)
+            .Where(m => m.Groups["unreachable"].Value == "0" && m.Groups["failed"].Value == "0" && m.Groups["changed"].Value == "0")
+            .Select(m => m.Groups["host"].Value)
+            .ToHashSet(StringComparer.Ordinal);
+
     /// <summary>Non-empty output lines (the floor loop: one `hostname` line per successful ssh).</summary>
     public static int NonEmptyLines(string stdout) => stdout.Split('\n').Count(l => l.Trim().Length > 0);
 
@@ -59,6 +66,6 @@ internal static partial class PeerOutput
     [GeneratedRegex(@"^(?<host>\S+) \| (CHANGED|SUCCESS) =>", RegexOptions.Multiline)]
     private static partial Regex AnsibleModuleOk();
 
-    [GeneratedRegex(@"^(?<host>\S+)\s+: ok=\d+\s+changed=\d+\s+unreachable=(?<unreachable>\d+)\s+failed=(?<failed>\d+)", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^(?<host>\S+)\s+: ok=\d+\s+changed=(?<changed>\d+)\s+unreachable=(?<unreachable>\d+)\s+failed=(?<failed>\d+)", RegexOptions.Multiline)]
     private static partial Regex AnsibleRecap();
 }

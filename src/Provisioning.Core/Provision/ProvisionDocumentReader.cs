@@ -160,7 +160,7 @@ public static partial class ProvisionDocumentReader
                 throw Fail(body, $"{typePath}.{required}", $"the {types[0]} task needs '{required}'.");
             }
             Check(type, args, body, typePath, schema);
-            var name = keys.TryGetValue("name", out var n) ? Scalar(n.Value, $"{path}.name") : $"{types[0]} {Describe(args[schema.MainKey])}";
+            var name = keys.TryGetValue("name", out var n) ? Scalar(n.Value, $"{path}.name") : Describe(args[schema.MainKey]);
             var notify = keys.TryGetValue("notify", out var no)
                 ? no.Value is YamlSourceSequence ns ? ns.Items.Select((x, i) => Scalar(x, $"{path}.notify[{i}]")).ToList() : [Scalar(no.Value, $"{path}.notify")]
                 : new List<string>();

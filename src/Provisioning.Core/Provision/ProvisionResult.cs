@@ -16,7 +16,19 @@ public enum ProvisionTaskStatus
 }
 
 /// <summary>What Invoke-Provision writes: a <see cref="ProvisionResult"/> per task, then a <see cref="ProvisionSummary"/> per host.</summary>
-public abstract record ProvisionRecord : HostOutcome;
+/// <remarks>The Display* members give both kinds the same four columns, so one table shows the tasks and the recap
+/// lines together (PowerShell lists an object whose type has a table of its own apart from the table in progress).</remarks>
+public abstract record ProvisionRecord : HostOutcome
+{
+    /// <summary>The step, or <c>RECAP</c> for a host's summary.</summary>
+    public abstract string DisplayStep { get; }
+    /// <summary>The task, or the summary's counts.</summary>
+    public abstract string DisplayTask { get; }
+    /// <summary>The task's status, or the host's worst.</summary>
+    public abstract string DisplayStatus { get; }
+    /// <summary>The task's message, or the steps that failed.</summary>
+    public abstract string DisplayMessage { get; }
+}
 
 /// <summary>One task on one host.</summary>
 public sealed record ProvisionResult : ProvisionRecord
@@ -41,6 +53,15 @@ public sealed record ProvisionResult : ProvisionRecord
     public bool Changed => TaskStatus == ProvisionTaskStatus.Changed;
 
     /// <inheritdoc />
+    public override string DisplayStep => Step;
+    /// <inheritdoc />
+    public override string DisplayTask => Task;
+    /// <inheritdoc />
+    public override string DisplayStatus => TaskStatus.ToString();
+    /// <inheritdoc />
+    public override string DisplayMessage => Message;
+
+    /// <inheritdoc />
     public override string ToString() => $"{Machine.Name} [{Step}] {Task}: {TaskStatus}";
 }
 
@@ -61,6 +82,15 @@ public sealed record ProvisionSummary : ProvisionRecord
     public IReadOnlyList<string> FailedSteps { get; init; } = [];
     /// <summary>True when the recap comes from check mode.</summary>
     public bool CheckMode { get; init; }
+
+    /// <inheritdoc />
+    public override string DisplayStep => "RECAP";
+    /// <inheritdoc />
+    public override string DisplayTask => $"ok={Ok} changed={Changed} failed={Failed} skipped={Skipped}";
+    /// <inheritdoc />
+    public override string DisplayStatus => Failed > 0 || Error is not null ? nameof(ProvisionTaskStatus.Failed) : Changed > 0 ? nameof(ProvisionTaskStatus.Changed) : nameof(ProvisionTaskStatus.Ok);
+    /// <inheritdoc />
+    public override string DisplayMessage => Error?.Message ?? (FailedSteps.Count > 0 ? "failed steps: " + string.Join(", ", FailedSteps) : "");
 
     /// <inheritdoc />
     public override string ToString() => $"{Machine.Name}: ok={Ok} changed={Changed} failed={Failed} skipped={Skipped}";

@@ -10,8 +10,9 @@ namespace Provisioning.Core.Provision;
 /// <param name="Values">Its string arguments, rendered.</param>
 /// <param name="Lists">Its list arguments, rendered.</param>
 /// <param name="Content">The bytes a file or unarchive task sends.</param>
+/// <param name="Title">The task as results name it, rendered for the host (<c>file: /opt/app/app.conf</c>).</param>
 internal sealed record RenderedTask(string Index, ProvisionTask Task, IReadOnlyDictionary<string, string> Values,
-    IReadOnlyDictionary<string, IReadOnlyList<string>> Lists, byte[]? Content)
+    IReadOnlyDictionary<string, IReadOnlyList<string>> Lists, byte[]? Content, string Title)
 {
     public string? this[string key] => Values.TryGetValue(key, out var v) ? v : null;
     public IReadOnlyList<string> List(string key) => Lists.TryGetValue(key, out var l) ? l : Values.TryGetValue(key, out var v) ? [v] : [];

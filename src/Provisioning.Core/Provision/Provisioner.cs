@@ -199,7 +199,7 @@ public static class Provisioner
                     results.Add(TaskResult(machine, step.Name, task, ProvisionTaskStatus.Skipped, "an earlier task of the step failed", null, e));
                 else if (reports.TryGetValue(i.ToString(System.Globalization.CultureInfo.InvariantCulture), out var report))
                 {
-                    results.Add(TaskResult(machine, step.Name, task, report.Status, report.Message, null, e, report.Diff));
+                    results.Add(TaskResult(machine, step.Name, task, report.Status, report.Message, null, e, report.Diff) with { Task = rendered[i].Title });
                     stopped = report.Status == ProvisionTaskStatus.Failed;
                 }
                 else
@@ -313,7 +313,17 @@ public static class Provisioner
                 else if (task.Text("copy") is { } copy) content = _files[copy];
             }
             else if (task.Type == ProvisionTaskType.Unarchive) content = _files[task.Text("src")!];
-            return new RenderedTask(index, task, values, lists, content);
+            // The title is the task's name rendered for this host; a name that does not render stays as written.
+            string title;
+            try
+            {
+                title = $"{task.TypeName}: {renderer.Render(task.Name, machine, variables)}";
+            }
+            catch (ProvisioningException)
+            {
+                title = task.ToString();
+            }
+            return new RenderedTask(index, task, values, lists, content, title);
         }
 
         public override ProvisionRecord Failure(AgentMachine machine, HostStatus status, HostError error, DateTimeOffset started) =>
