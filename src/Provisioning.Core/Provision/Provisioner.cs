@@ -98,8 +98,9 @@ public static class Provisioner
             var variables = new Dictionary<string, object?>(spec.Document.Variables, StringComparer.OrdinalIgnoreCase);
             foreach (var (k, v) in spec.Variables ?? new Dictionary<string, object?>()) variables[k] = v;
 
+            if (steps.Count == 0) return [Summary(machine, results, ran, failedSteps, started)];
             AgentFacts? facts = null;
-            if (steps.Count > 0 && NeedsFacts(steps))
+            if (NeedsFacts(steps))
             {
                 try
                 {
@@ -113,6 +114,23 @@ public static class Provisioner
                 }
             }
             if (facts is not null) variables["facts"] = facts.ToTemplateValue();
+
+            // A document variable may itself be a template (dir: "/srv/{{ name }}"): rendered for the host, in
+            // document order, so a later one can use an earlier one. -Variable still wins.
+            foreach (var (key, value) in spec.Document.Variables)
+            {
+                if (value is not string text || !text.Contains("{{", StringComparison.Ordinal) || spec.Variables?.ContainsKey(key) == true) continue;
+                try
+                {
+                    variables[key] = renderer.Render(text, machine, variables);
+                }
+                catch (ProvisioningException ex)
+                {
+                    var error = new HostError(ex.Kind, $"{machine.Name}: vars.{key} ({spec.Document.File}): {Strip(ex.Message, machine)}");
+                    results.Add(TaskResult(machine, steps[0].Name, steps[0].Tasks[0], ProvisionTaskStatus.Failed, error.Message, error, null) with { Task = $"(vars.{key})", Line = 1 });
+                    return [.. results, Summary(machine, results, [steps[0].Name], [steps[0].Name], started)];
+                }
+            }
 
             foreach (var step in steps)
             {

@@ -236,4 +236,21 @@ public sealed class ProvisionTests(ProvisionTests.ProvisionTestbed fixture) : IC
         Assert.Contains("handler-undefined.yaml:7", handler.Error.Message);
         Assert.Equal(1, Summary(records, machine).Failed);
     }
+
+    [Fact]
+    public async Task Document_variables_may_be_templates_of_the_host_and_of_earlier_variables()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var document = Document($$$"""
+            vars: { base: "/srv/v{{{tag}}}", dir: "{{ base }}-{{ name }}" }
+            steps:
+              - name: s
+                tasks:
+                  - directory: { path: "{{ dir }}" }
+            """, $"vars-{tag}.yaml");
+        var machine = Testbed.Machines[0];
+        var task = Assert.Single(Tasks(await Run(document, machines: machine)));
+        Assert.Equal($"directory: /srv/v{tag}-{machine.Name}", task.Task);
+        Assert.Equal("yes", await Shell(machine, $"test -d /srv/v{tag}-{machine.Name} && echo yes"));
+    }
 }
