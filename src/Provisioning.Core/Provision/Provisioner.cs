@@ -191,6 +191,7 @@ public static class Provisioner
 
             var reports = new Dictionary<string, (ProvisionTaskStatus Status, string Message, StringBuilder Diff)>(StringComparer.Ordinal);
             RemoteExecution? e = null;
+            HostError? stepError = null;
             if (rendered.Count > 0)
             {
                 // The tasks before a template error still run (without handlers); the one that failed to render reports it.
@@ -199,13 +200,11 @@ public static class Provisioner
                 var (status, error) = HostFailure.FromExecution(machine, e, $"step '{step.Name}'", spec.Timeout, failed =>
                     new HostError(ErrorKind.ProvisionTaskFailed, $"{machine.Name}: step '{step.Name}' could not run (exit {failed.ExitCode}): {HostFailure.LastLine(failed.Stderr)}"));
                 Parse(e.Stdout, reports);
-                if (error is not null && reports.Count == 0)
+                // A host that could not be reached fails as a step; otherwise (a timeout, Ctrl+C, a script that died)
+                // what reported stands, and the first task without a report gets the error.
+                if (error is not null && reports.Count == 0 && status == HostStatus.Unreachable)
                     return [TaskResult(machine, step.Name, step.Tasks[0], ProvisionTaskStatus.Failed, error.Message, error, e) with { Task = "(step)", Line = step.Line, Status = status }];
-                if (error is not null && status != HostStatus.Failed)
-                {
-                    // Timed out or cancelled midway: what reported stands, the task that was running gets the error.
-                    renderError = error;
-                }
+                stepError = error;
             }
 
             // Each task: its report; or, for the first task without one, the error that stopped the step; then Skipped.
@@ -222,7 +221,8 @@ public static class Provisioner
                 }
                 else
                 {
-                    var error = renderError ?? new HostError(ErrorKind.ProvisionTaskFailed,
+                    // A task that ran but did not report gets what stopped the script; the one that did not render, its template error.
+                    var error = (i < rendered.Count ? stepError : renderError) ?? stepError ?? renderError ?? new HostError(ErrorKind.ProvisionTaskFailed,
                         $"{machine.Name}: step '{step.Name}', task '{task}' ({Where(task)}): the host did not report this task (the step's script ended early: {HostFailure.LastLine(e?.Stderr)}).");
                     results.Add(TaskResult(machine, step.Name, task, ProvisionTaskStatus.Failed, error.Message, error, e));
                     stopped = true;

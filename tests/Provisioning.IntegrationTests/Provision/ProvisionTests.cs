@@ -253,4 +253,22 @@ public sealed class ProvisionTests(ProvisionTests.ProvisionTestbed fixture) : IC
         Assert.Equal($"directory: /srv/v{tag}-{machine.Name}", task.Task);
         Assert.Equal("yes", await Shell(machine, $"test -d /srv/v{tag}-{machine.Name} && echo yes"));
     }
+
+    [Fact]
+    public async Task A_step_that_runs_past_its_timeout_is_killed_and_its_task_times_out()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var document = Document($"steps:\n  - name: slow\n    tasks:\n      - command: {{ run: \"sleep 3{tag.Length}7\" }}\n      - directory: {{ path: /srv/t{tag} }}\n", $"timeout-{tag}.yaml");
+        var machine = Testbed.Machines[1];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var records = await DrainAsync(Provisioner.Operation(new ProvisionSpec { Document = document, Timeout = TimeSpan.FromSeconds(2) }).Stream([machine], null, CancellationToken.None));
+        clock.Stop();
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the step took {clock.Elapsed}");
+        var tasks = Tasks(records).ToList();
+        Assert.Equal(ProvisionTaskStatus.Failed, tasks[0].TaskStatus);
+        Assert.Equal(HostStatus.TimedOut, tasks[0].Status);
+        Assert.Equal(ErrorKind.CommandTimedOut, tasks[0].Error!.Kind);
+        Assert.Equal(ProvisionTaskStatus.Skipped, tasks[1].TaskStatus);
+        Assert.Equal("gone", await Shell(machine, $"pgrep -f 'sleep 3{tag.Length}7' >/dev/null && echo running || echo gone"));
+    }
 }
