@@ -190,7 +190,8 @@ public static partial class ProvisionDocumentReader
                     foreach (var local in new[] { "template", "copy" }.Where(args.ContainsKey))
                     {
                         var full = Path.GetFullPath(Path.Combine(baseDirectory, (string)args[local]));
-                        if (!System.IO.File.Exists(full)) throw Fail(body, $"{path}.{local}", $"the local file '{args[local]}' does not exist (looked for {full}).");
+                        if (!System.IO.File.Exists(full) && !(local == "copy" && System.IO.Directory.Exists(full)))
+                            throw Fail(body, $"{path}.{local}", $"the local {(local == "copy" ? "file or folder" : "file")} '{args[local]}' does not exist (looked for {full}).");
                         args[local] = full;
                     }
                     break;

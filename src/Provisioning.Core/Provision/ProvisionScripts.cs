@@ -113,6 +113,7 @@ internal static class ProvisionScripts
     {
         var p = Q(t["path"]!);
         if (Absent(t)) return Remove(p);
+        if (t.Task.Text("copy") is { } copy && System.IO.Directory.Exists(copy)) return Tree(t);
         var content = t.Content ?? [];
         return $$"""
             payload "$T_/n" '{{Convert.ToBase64String(content)}}' {{Sha256(content)}}
@@ -126,6 +127,30 @@ internal static class ProvisionScripts
                     fi
                 fi
                 [ "$st_" = failed ] || attrs {{p}} {{Mode(t["mode"])}} {{Q(t["owner"] ?? "")}} {{Q(t["group"] ?? "")}}
+            fi
+
+            """;
+    }
+
+    // A folder: its files (from a tar) are compared one by one with the host's, each changed one diffed, and copied
+    // over the folder (files the host has besides are kept, as Ansible's copy keeps them).
+    private static string Tree(RenderedTask t)
+    {
+        var p = Q(t["path"]!);
+        var content = t.Content ?? [];
+        return $$"""
+            payload "$T_/t.tar" '{{Convert.ToBase64String(content)}}' {{Sha256(content)}} && mkdir -p "$T_/tree" && tar -xf "$T_/t.tar" -C "$T_/tree" 2>"$T_/e" || { [ "$st_" = failed ] || bad "tar: $(errtxt)"; }
+            if [ "$st_" != failed ]; then
+                if [ -e {{p}} ] && [ ! -d {{p}} ]; then bad "{{Plain(t["path"]!)}} exists and is not a directory"
+                else
+                    ( cd "$T_/tree" && find . -type f ) | while IFS= read -r f_; do f_=${f_#./}; cmp -s "$T_/tree/$f_" {{p}}/"$f_" || echo "$f_"; done > "$T_/changed"
+                    if [ -s "$T_/changed" ]; then
+                        ch "$(wc -l < "$T_/changed" | tr -d ' ') file(s) changed"
+                        while IFS= read -r f_; do o_={{p}}/"$f_"; [ -f "$o_" ] || o_=/dev/null; dif {{t.Index}} "$o_" "$T_/tree/$f_" {{p}}/"$f_"; done < "$T_/changed"
+                        dry || { mkdir -p -- {{p}} && cp -Rp "$T_/tree/." {{p}}/; } 2>"$T_/e" || bad "copying: $(errtxt)"
+                    fi
+                    [ "$st_" = failed ] || attrs {{p}} {{Mode(t["mode"])}} {{Q(t["owner"] ?? "")}} {{Q(t["group"] ?? "")}}
+                fi
             fi
 
             """;

@@ -80,10 +80,11 @@ public static class Provisioner
                 foreach (var key in new[] { "template", "copy", "src" })
                 {
                     if (task.Text(key) is not { } path || key == "src" && task.Type != ProvisionTaskType.Unarchive) continue;
-                    var info = new FileInfo(path);
-                    if (info.Length > MaxContentBytes)
-                        throw new ProvisioningException(ErrorKind.ProvisionFormat, $"{spec.Document.File}:{task.Line}: {path} is {info.Length} bytes; a {task.TypeName} task carries at most {MaxContentBytes} (use Send-AgentFile for larger files).", path);
-                    _files[path] = System.IO.File.ReadAllBytes(path);
+                    // A folder to copy travels as one tar of its files (modes and times kept).
+                    var bytes = Directory.Exists(path) ? Tar(path) : new FileInfo(path).Length <= MaxContentBytes ? System.IO.File.ReadAllBytes(path) : null;
+                    if (bytes is null || bytes.Length > MaxContentBytes)
+                        throw new ProvisioningException(ErrorKind.ProvisionFormat, $"{spec.Document.File}:{task.Line}: {path} is over {MaxContentBytes} bytes, the most a {task.TypeName} task carries (use Send-AgentFile for larger files).", path);
+                    _files[path] = bytes;
                 }
             }
         }
@@ -145,6 +146,13 @@ public static class Provisioner
             }
             results.Add(Summary(machine, results, ran, failedSteps, started));
             return results;
+        }
+
+        private static byte[] Tar(string folder)
+        {
+            using var buffer = new MemoryStream();
+            System.Formats.Tar.TarFile.CreateFromDirectory(folder, buffer, includeBaseDirectory: false);
+            return buffer.ToArray();
         }
 
         private bool NeedsFacts(IEnumerable<ProvisionStep> steps) =>

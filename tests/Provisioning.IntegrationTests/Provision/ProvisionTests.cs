@@ -271,4 +271,35 @@ public sealed class ProvisionTests(ProvisionTests.ProvisionTestbed fixture) : IC
         Assert.Equal(ProvisionTaskStatus.Skipped, tasks[1].TaskStatus);
         Assert.Equal("gone", await Shell(machine, $"pgrep -f 'sleep 3{tag.Length}7' >/dev/null && echo running || echo gone"));
     }
+
+    [Fact]
+    public async Task A_folder_copy_sends_its_files_diffs_what_changed_and_keeps_the_hosts_others()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var local = Path.Combine(fixture.Folder, $"tree-{tag}");
+        Directory.CreateDirectory(Path.Combine(local, "sub"));
+        File.WriteAllText(Path.Combine(local, "a.txt"), "alpha\n");
+        File.WriteAllText(Path.Combine(local, "sub", "b.txt"), "beta\n");
+        var document = Document($$$"""
+            steps:
+              - name: s
+                tasks:
+                  - file: { path: /srv/tree-{{{tag}}}, copy: ./tree-{{{tag}}} }
+            """, $"tree-{tag}.yaml");
+        var machine = Testbed.Machines[2];
+
+        var first = Assert.Single(Tasks(await Run(document, machines: machine)));
+        Assert.Equal(ProvisionTaskStatus.Changed, first.TaskStatus);
+        Assert.Contains("2 file(s) changed", first.Message);
+        Assert.Equal("alpha beta", await Shell(machine, $"echo $(cat /srv/tree-{tag}/a.txt /srv/tree-{tag}/sub/b.txt)"));
+        Assert.Equal(ProvisionTaskStatus.Ok, Assert.Single(Tasks(await Run(document, machines: machine))).TaskStatus);
+
+        await Shell(machine, $"echo changed > /srv/tree-{tag}/sub/b.txt; echo mine > /srv/tree-{tag}/extra.txt");
+        var check = Assert.Single(Tasks(await Run(document, check: true, machines: machine)));
+        Assert.Contains("1 file(s) changed", check.Message);
+        Assert.Contains("-changed", check.Diff);
+        Assert.Contains("+beta", check.Diff);
+        Assert.Equal(ProvisionTaskStatus.Changed, Assert.Single(Tasks(await Run(document, machines: machine))).TaskStatus);
+        Assert.Equal("beta mine", await Shell(machine, $"echo $(cat /srv/tree-{tag}/sub/b.txt /srv/tree-{tag}/extra.txt)"));
+    }
 }
