@@ -59,6 +59,10 @@ public sealed class PackageTaskTests : IAsyncLifetime
               - name: install
                 tasks:
                   - package: { name: {{{package}}} }
+              - name: latest
+                tasks:
+                  - package: { name: {{{package}}}, state: latest }
+                  - package: { name: {{{package}}}, version: "1.0" }
               - name: remove
                 tasks:
                   - package: { name: {{{package}}}, state: absent }
@@ -74,6 +78,9 @@ public sealed class PackageTaskTests : IAsyncLifetime
 
         var again = await Run(document, ["repository", "install"], machine);
         Assert.All(again.OfType<ProvisionResult>(), r => Assert.Equal(ProvisionTaskStatus.Ok, r.TaskStatus));
+
+        var latest = await Run(document, ["latest"], machine);
+        Assert.All(latest.OfType<ProvisionResult>(), r => Assert.True(r.TaskStatus == ProvisionTaskStatus.Ok, $"{r.Task}: {r.TaskStatus} {r.Message}"));
 
         var check = await Run(document, ["remove"], machine, check: true);
         Assert.Equal(ProvisionTaskStatus.Changed, Assert.Single(check.OfType<ProvisionResult>()).TaskStatus);

@@ -124,6 +124,18 @@ public sealed class ProvisionTests(ProvisionTests.ProvisionTestbed fixture) : IC
         Assert.Equal("ran", await Shell(machine, $"cat {dir}/count"));
         Assert.Equal("ran", await Shell(machine, $"cat {dir}/unless"));
         Assert.Equal("reloaded", await Shell(machine, $"cat {dir}/handler.log")); // the handler ran once: nothing changed the second time
+
+        var removal = Document($$$"""
+            steps:
+              - name: remove
+                tasks:
+                  - user: { name: u{{{tag}}}, state: absent }
+                  - group: { name: g{{{tag}}}, state: absent }
+                  - directory: { path: {{{dir}}}, state: absent }
+            """, $"remove-{tag}.yaml");
+        Assert.All(Tasks(await Run(removal, machines: machine)), t => Assert.Equal(ProvisionTaskStatus.Changed, t.TaskStatus));
+        Assert.Equal("gone", await Shell(machine, $"getent passwd u{tag} || getent group g{tag} || test -e {dir} || echo gone"));
+        Assert.All(Tasks(await Run(removal, machines: machine)), t => Assert.Equal(ProvisionTaskStatus.Ok, t.TaskStatus));
     }
 
     [Fact]
