@@ -21,7 +21,9 @@ internal static class ProcessScripts
     /// <summary>The environment variable that marks every process of a run.</summary>
     public const string Marker = "PROVISIONING_PROCESS";
 
-    // Shared functions. dash reads a byte per read(2), and /proc/stat regenerates its whole text on each (3.6 ms for
+    // Shared functions. The state file is written in place by one printf (one write(2) of a few hundred bytes, not a
+    // rename: mv is an exec); a reader that catches it between the truncation and the write reads it again.
+    // dash reads a byte per read(2), and /proc/stat regenerates its whole text on each (3.6 ms for
     // the boot time): btime reads it once per boot into the registry. st: a pid's start time (field 22 of /proc/PID/stat) so a reused pid is never taken for ours;
     // alive: pid running (not a zombie) with that start time; marked: the pids carrying a folder's marker; kids: a pid
     // and all its descendants; kill_run: TERM to a run's processes, KILL what is left after the grace period.
@@ -45,7 +47,10 @@ internal static class ProcessScripts
         now() { btime; read -r up_ _ < /proc/uptime; now_=$((bt_ + ${up_%.*})); }
         marked() { for e in /proc/[0-9]*/environ; do grep -qzxF "PROVISIONING_PROCESS=$1" "$e" 2>/dev/null && { p=${e#/proc/}; echo "${p%/environ}"; }; done; }
         kids() { ps -eo pid=,ppid= | awk -v r="$1" '{ p[$1] = $2 } END { s[r] = 1; do { c = 0; for (k in p) if ((p[k] in s) && !(k in s)) { s[k] = 1; c = 1 } } while (c); for (k in s) print k }'; }
-        load() { s_state=; s_code=; s_pid=; s_pid_start=; s_sup=; s_sup_start=; s_run=0; s_restarts=0; s_started=; s_ended=; s_sudo=0; s_nonce=; [ -r "$1/state" ] && . "$1/state"; }
+        load() {
+            s_state=; s_code=; s_pid=; s_pid_start=; s_sup=; s_sup_start=; s_run=0; s_restarts=0; s_started=; s_ended=; s_sudo=0; s_nonce=
+            [ -r "$1/state" ] || return 0; . "$1/state"; [ -n "$s_nonce" ] || . "$1/state"
+        }
         kill_run() {
             load "$1"; pids=$(marked "$1"); alive "$s_pid" "$s_pid_start" && pids="$pids $(kids "$s_pid")"
             pids=$(for p in $pids; do echo "$p"; done | sort -un)
@@ -82,7 +87,7 @@ internal static class ProcessScripts
         st $$; sup_start=$st_; runs=0; restarts=0; code=; child=; child_start=; started=; ended=
         save() {
             printf 's_state=%s\ns_code=%s\ns_pid=%s\ns_pid_start=%s\ns_sup=%s\ns_sup_start=%s\ns_run=%s\ns_restarts=%s\ns_started=%s\ns_ended=%s\ns_sudo=%s\ns_nonce=%s\n' \
-                "$1" "$code" "$child" "$child_start" "$$" "$sup_start" "$runs" "$restarts" "$started" "$ended" "$sudo" "$nonce" > "$d/state.tmp" && mv -f "$d/state.tmp" "$d/state"
+                "$1" "$code" "$child" "$child_start" "$$" "$sup_start" "$runs" "$restarts" "$started" "$ended" "$sudo" "$nonce" > "$d/state"
             now; echo "$now_ $1 ${code:--}" >> "$d/events"
         }
         mark() { m_=; { read -r m_ < "$d/$1"; } 2>/dev/null; [ "$m_" = "$$ $sup_start${2:+ $2}" ]; }
