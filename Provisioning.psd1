@@ -28,6 +28,10 @@
         'Get-ExperimentResult'
         'Invoke-Provision'
         'Get-AgentFact'
+        'Install-AgentPackage'
+        'Uninstall-AgentPackage'
+        'Save-AgentPackage'
+        'Get-AgentPackage'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

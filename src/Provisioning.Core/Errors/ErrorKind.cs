@@ -70,4 +70,20 @@ public enum ErrorKind
     ProvisionTaskFailed,
     /// <summary>Facts could not be gathered from a host.</summary>
     FactsUnavailable,
+    /// <summary>A package name, version or file that cannot be used.</summary>
+    PackageSpecInvalid,
+    /// <summary>No source has the package: not the host's repositories, not the controller's cache, not a download.</summary>
+    PackageNotFound,
+    /// <summary>A package file's content does not match the SHA-256 the host's package lists (or the cache manifest) give; it was refused.</summary>
+    PackageCacheHashMismatch,
+    /// <summary>The package cache's manifest cannot be read.</summary>
+    PackageCacheInvalid,
+    /// <summary>Another apt or dpkg held the host's package database for longer than the lock timeout.</summary>
+    PackageDatabaseLocked,
+    /// <summary>The package manager failed to install or remove a package (a conflict, a maintainer script); the message is the manager's.</summary>
+    PackageInstallFailed,
+    /// <summary>Some of the packages asked for were installed and others were not (or are left half-configured).</summary>
+    PackagePartiallyInstalled,
+    /// <summary>The host lacks the package manager asked for (apt-get, pip, npm).</summary>
+    PackageManagerNotFound,
 }

@@ -38,7 +38,9 @@ public abstract record HostOutcome : IHostOutcome
     /// <summary>The host's name (lets results bind to <c>-Name</c> by property name).</summary>
     public string Name => Machine.Name;
     /// <inheritdoc />
-    public required HostStatus Status { get; init; }
+    /// <remarks>Not <c>required</c>, so that a capability whose users think in its own states (a package's Installed or
+    /// AlreadyPresent) may show them as <c>Status</c> over this one; it is then still read through the interface.</remarks>
+    public HostStatus Status { get; init; }
     /// <inheritdoc />
     public bool Succeeded => Status == HostStatus.Succeeded;
     /// <inheritdoc />

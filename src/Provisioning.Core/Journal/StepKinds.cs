@@ -20,4 +20,7 @@ public static class StepKinds
 
     /// <summary>One provisioning task on a host (Invoke-Provision).</summary>
     public const string Provision = "provision";
+
+    /// <summary>One package on a host (Install-, Uninstall- or Save-AgentPackage).</summary>
+    public const string Package = "package";
 }

@@ -71,9 +71,7 @@ public sealed class InvokeProvisionCommand : HostOperationCmdlet
         var document = ParameterSetName == TaskSet
             ? InvokeEngine(() => ProvisionDocumentReader.FromTasks(Task.Select(t => EngineValue.From(t)), location), "-Task")
             : InvokeEngine(() => ProvisionDocumentReader.ReadFile(GetUnresolvedProviderPathFromPSPath(Path)), Path);
-        var check = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf)
-            ? ((SwitchParameter)whatIf).IsPresent
-            : SessionState.PSVariable.GetValue("WhatIfPreference") is true or SwitchParameter { IsPresent: true };
+        var check = WhatIfRequested;
         IReadOnlyDictionary<string, IReadOnlySet<string>>? resume = null;
         if (Resume)
         {

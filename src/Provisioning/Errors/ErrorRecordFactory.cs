@@ -57,6 +57,22 @@ namespace Provisioning.Errors;
     RecommendedAction = "Names are letters, digits, '.', '_' and '-'; environment variable names are letters, digits and '_', not starting with a digit.")]
 [ErrorMapping(ErrorKind.ProcessExited, "AgentProcessExited", ErrorCategory.InvalidResult,
     RecommendedAction = "Read its log with Receive-AgentProcessOutput -Stream Stderr.")]
+[ErrorMapping(ErrorKind.PackageSpecInvalid, "AgentPackageSpecInvalid", ErrorCategory.InvalidArgument,
+    RecommendedAction = "Give names as name, name=version (apt), name==version (pip) or name@version (npm); -Path takes .deb, .whl or .tgz files of one manager.")]
+[ErrorMapping(ErrorKind.PackageNotFound, "AgentPackageNotFound", ErrorCategory.ObjectNotFound,
+    RecommendedAction = "Check the name and the host's release; fill the cache with Save-AgentPackage while the controller is online, or give the agent a repository that has it.")]
+[ErrorMapping(ErrorKind.PackageCacheHashMismatch, "PackageCacheHashMismatch", ErrorCategory.SecurityError,
+    RecommendedAction = "The file was refused and nothing was installed. Delete the file from the cache and run Save-AgentPackage again.")]
+[ErrorMapping(ErrorKind.PackageCacheInvalid, "PackageCacheInvalid", ErrorCategory.InvalidData,
+    RecommendedAction = "Fix or delete the cache's manifest.json; Save-AgentPackage writes it anew.")]
+[ErrorMapping(ErrorKind.PackageDatabaseLocked, "AgentPackageDatabaseLocked", ErrorCategory.ResourceBusy,
+    RecommendedAction = "Another apt or dpkg runs on the machine (often unattended-upgrades); wait for it or raise -LockTimeoutSec.")]
+[ErrorMapping(ErrorKind.PackageInstallFailed, "AgentPackageInstallFailed", ErrorCategory.InvalidResult,
+    RecommendedAction = "Read the manager's message (a conflict, a failing maintainer script); fix the package or the machine and run again.")]
+[ErrorMapping(ErrorKind.PackagePartiallyInstalled, "AgentPackagePartiallyInstalled", ErrorCategory.InvalidResult,
+    RecommendedAction = "Some packages were installed and others were not; Get-AgentPackage shows the machine's state. Fix the cause and run again: what is installed is kept.")]
+[ErrorMapping(ErrorKind.PackageManagerNotFound, "AgentPackageManagerNotFound", ErrorCategory.NotInstalled,
+    RecommendedAction = "Install the manager first (for pip, set the machine's pip_executable variable to a virtual environment's pip).")]
 public static class ErrorRecordFactory
 {
     private static readonly Dictionary<ErrorKind, ErrorMappingAttribute> Table =

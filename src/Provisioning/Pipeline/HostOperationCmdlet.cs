@@ -26,6 +26,14 @@ public abstract class HostOperationCmdlet : AgentCmdlet
     /// <summary>The machines collected so far, in arrival order, each once.</summary>
     protected internal IReadOnlyList<AgentMachine> CollectedMachines => _machines;
 
+    /// <summary>
+    /// True under -WhatIf (given, or from $WhatIfPreference): operations with a check mode of their own then run it
+    /// (the agent's own dry run) instead of asking ShouldProcess.
+    /// </summary>
+    protected bool WhatIfRequested => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf)
+        ? ((SwitchParameter)whatIf).IsPresent
+        : SessionState.PSVariable.GetValue("WhatIfPreference") is true or SwitchParameter { IsPresent: true };
+
     /// <summary>Writes one result: the object, and the host's non-terminating error when it failed.</summary>
     /// <param name="result">The result.</param>
     internal void WriteResult(HostOutcome result)
