@@ -245,7 +245,7 @@ public static partial class AgentPackages
             if (archive?.LocalFailure is { } local) return FailAll(machine, todo, HostStatus.Failed, new HostError(ErrorKind.TransferFailed, $"{machine.Name}: {local}; nothing was installed."), started);
             if (after is null) return FailAll(machine, todo, status, error!, started);
             var installed = todo.Where(t => after.InstalledVersion(t.Name) is { } v && (t.Version is null || v == t.Version)).ToHashSet();
-            var said = string.Join(" ", after.Output.Where(l => l.Length > 0).TakeLast(6));
+            var said = string.Join(" ", after.Output.Where(l => l.Length > 0).TakeLast(12));
             var results = new List<PackageResult>();
             var first = true;
             foreach (var request in todo)
@@ -356,7 +356,7 @@ public static partial class AgentPackages
                 PackageScripts.ToolInstall(Manager, tool, arguments, nonce, offline: route == PackageSource.Controller),
                 "installing " + string.Join(", ", todo.Select(t => t.Name)), spec.Timeout, spec.Sudo, archive is null ? null : archive.WriteAsync, ct).ConfigureAwait(false);
             if (after is null) return [.. results, .. FailAll(machine, todo, installStatus, installError!, started)];
-            var said = string.Join(" ", after.Output.Where(l => l.Length > 0).TakeLast(6));
+            var said = string.Join(" ", after.Output.Where(l => l.Length > 0).TakeLast(12));
             var any = false;
             foreach (var request in todo)
             {

@@ -26,8 +26,11 @@ internal static class PackageScripts
     /// <summary>Where apt keeps downloaded archives: files pushed there are used by <c>apt-get --no-download</c>.</summary>
     public const string AptArchives = "/var/cache/apt/archives";
 
+    // Q_: apt's progress lines, left out of what a failure quotes (what remains is the manager's and the scripts' own words).
     private const string Prologue = """
         export LC_ALL=C DEBIAN_FRONTEND=noninteractive
+        Q_='^(Reading |Building |Selecting |Preparing |Unpacking |\(Reading database|Setting up |Processing triggers|Get:|Fetched |After this |The following |Need to get |[0-9]+ upgraded|Removing |  [a-z0-9])'
+
         T_=$(mktemp -d) || exit 3
         trap 'rm -rf -- "$T_"' EXIT
         trap 'exit 143' HUP INT TERM
@@ -108,7 +111,7 @@ internal static class PackageScripts
         rc_=$?
         echo "X $rc_"
         if [ "$rc_" -ne 0 ]; then
-            grep -E '^(E:|W:|dpkg: |Errors were|  )' "$T_/o" | tail -n 20 | sed 's/^/O /'
+            grep -vE "$Q_" "$T_/o" | tail -n 12 | sed 's/^/O /'
             [ -n "$(dpkg --audit 2>/dev/null)" ] && { echo A; dpkg --configure -a >/dev/null 2>&1; }
         fi
         {{AptStates(names, "S")}}
@@ -128,7 +131,7 @@ internal static class PackageScripts
         apt-get {{(purge ? "purge" : "remove")}} -y -q -o DPkg::Lock::Timeout={{Seconds(lockTimeout)}} $todo_ >"$T_/o" 2>&1
         rc_=$?
         echo "X $rc_"
-        [ "$rc_" -eq 0 ] || grep -E '^(E:|W:|dpkg: )' "$T_/o" | tail -n 20 | sed 's/^/O /'
+        [ "$rc_" -eq 0 ] || grep -vE "$Q_" "$T_/o" | tail -n 12 | sed 's/^/O /'
         {{AptStates(names, "S")}}
         """;
 
