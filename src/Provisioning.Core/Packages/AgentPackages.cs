@@ -66,6 +66,28 @@ public static partial class AgentPackages
         return new ListOperation(spec);
     }
 
+    /// <summary>
+    /// For provisioning's package task: the plan of an apt install of <paramref name="names"/> and, when the files must
+    /// come from the controller, their push into apt's archives, without installing: the step's own apt-get then
+    /// finds them there. Null when the host is ready (or already has the packages); otherwise why not.
+    /// </summary>
+    public static async Task<HostError?> StageAptAsync(AgentMachine machine, ISshTransport transport, IReadOnlyList<string> names, PackageSource source,
+        string? cachePath, bool sudo, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        InstallOperation operation;
+        try
+        {
+            operation = (InstallOperation)Install(new PackageInstallSpec { Names = names, Manager = PackageManager.Apt, Source = source, CachePath = cachePath, Sudo = sudo });
+            operation.Prepare([machine]);
+        }
+        catch (ProvisioningException ex)
+        {
+            return new HostError(ex.Kind, $"{machine.Name}: {ex.Message}");
+        }
+        return await operation.StageAsync(machine, transport, ct).ConfigureAwait(false);
+    }
+
     /// <summary>pip's command on <paramref name="machine"/>: its <c>pip_executable</c> variable, or <c>python3 -m pip</c>.</summary>
     public static string PipCommand(AgentMachine machine) =>
         machine.Variables.TryGetValue(PipExecutableVariable, out var v) && v?.ToString() is { Length: > 0 } text ? text : "python3 -m pip";
@@ -209,6 +231,38 @@ public static partial class AgentPackages
             }
             return [.. results, .. await InstallAptAsync(machine, transport, todo, todo.Select(t => t.ToArgument(PackageManager.Apt)).ToArray(), pushes,
                 PackageScripts.AptArchives, noDownload: route == PackageSource.Controller, route, sendBytes, plan, started, ct).ConfigureAwait(false)];
+        }
+
+        public async Task<HostError?> StageAsync(AgentMachine machine, ISshTransport transport, CancellationToken ct)
+        {
+            var arguments = Requests.Select(r => r.ToArgument(PackageManager.Apt)).ToArray();
+            var (plan, _, error, _) = await RunScriptAsync(machine, transport, Manager,
+                PackageScripts.AptPlan(arguments, spec.Source == PackageSource.Auto, save: false), "planning the package files", spec.Timeout, spec.Sudo, null, ct).ConfigureAwait(false);
+            if (plan is null) return error;
+            if (plan.MissingTool is not null || plan.Uris.Count == 0) return null; // the step's own script says what is wrong
+            if (plan.Errors.Count > 0) return ResolutionFailures(machine, Requests, plan, DateTimeOffset.Now)[0].Error;
+            if (spec.Source == PackageSource.Auto && plan.Reachable.Count > 0 && plan.Reachable.Values.All(v => v)) return null;
+            var pushes = new List<UploadFile>();
+            try
+            {
+                foreach (var uri in plan.Uris) pushes.Add(Upload(uri.File, await CachedAptFileAsync(machine, plan, uri, ct).ConfigureAwait(false), uri.Size));
+            }
+            catch (ProvisioningException ex)
+            {
+                return new HostError(ex.Kind, $"{machine.Name} ({plan.Release}): {ex.Message}");
+            }
+            var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
+            var archive = new UploadArchive(nonce, pushes);
+            var run = await transport.ExecuteAsync(machine, new RemoteExecutionRequest
+            {
+                Command = TransferScripts.Receive(PackageScripts.AptArchives, nonce, exactMode: false),
+                WriteInput = archive.WriteAsync,
+                Sudo = spec.Sudo,
+                Timeout = spec.Timeout,
+            }, ct).ConfigureAwait(false);
+            var (_, pushError) = HostFailure.FromExecution(machine, run, "sending the package files", spec.Timeout, failed =>
+                new HostError(ErrorKind.TransferFailed, $"{machine.Name}: sending the package files into {PackageScripts.AptArchives} failed (exit {failed.ExitCode}):{HostFailure.LastLine(failed.Stderr)}"));
+            return archive.LocalFailure is { } local ? new HostError(ErrorKind.TransferFailed, $"{machine.Name}: {local}") : pushError;
         }
 
         // Each file the host lacks, by the SHA-256 its own (signed) lists give: from the cache, or downloaded into it once.

@@ -207,6 +207,10 @@ public static partial class ProvisionDocumentReader
                 case ProvisionTaskType.Package:
                     if (args.TryGetValue("version", out _) && args["name"] is List<string> { Count: > 1 })
                         throw Fail(body, $"{path}.version", "'version' applies to one package; write name=version per package instead.");
+                    if (args.TryGetValue("source", out var source) && source is not ("agent" or "controller" or "auto"))
+                        throw Fail(body, $"{path}.source", $"'{source}' is not a package source (agent, controller, auto).");
+                    if (args.TryGetValue("cache", out var cache) && cache is string c && !c.Contains("{{", StringComparison.Ordinal))
+                        args["cache"] = Path.GetFullPath(Path.Combine(baseDirectory, c));
                     break;
             }
         }

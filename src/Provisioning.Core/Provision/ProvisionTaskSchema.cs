@@ -6,7 +6,7 @@ internal sealed record ProvisionTaskSchema(string[] Keys, string[] Required, str
     /// <summary>The schema of every task type.</summary>
     public static readonly IReadOnlyDictionary<ProvisionTaskType, ProvisionTaskSchema> Of = new Dictionary<ProvisionTaskType, ProvisionTaskSchema>
     {
-        [ProvisionTaskType.Package] = new(["name", "state", "version"], ["name"], ["name"], [], ["present", "absent", "latest"], "name"),
+        [ProvisionTaskType.Package] = new(["name", "state", "version", "source", "cache"], ["name"], ["name"], [], ["present", "absent", "latest"], "name"),
         [ProvisionTaskType.Directory] = new(["path", "mode", "owner", "group", "state"], ["path"], [], [], ["present", "absent"], "path"),
         [ProvisionTaskType.File] = new(["path", "content", "template", "copy", "mode", "owner", "group", "state"], ["path"], [], [], ["present", "absent"], "path"),
         [ProvisionTaskType.Line] = new(["path", "line", "regexp", "state", "create"], ["path"], [], ["create"], ["present", "absent"], "path"),

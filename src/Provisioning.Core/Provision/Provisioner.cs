@@ -4,6 +4,7 @@ using Provisioning.Core.Errors;
 using Provisioning.Core.Execution;
 using Provisioning.Core.Facts;
 using Provisioning.Core.Journal;
+using Provisioning.Core.Packages;
 using Provisioning.Core.Templating;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Transport;
@@ -148,6 +149,21 @@ public static class Provisioner
             return results;
         }
 
+        private static async Task<IReadOnlyList<(string Index, HostError Error)>> StagePackagesAsync(AgentMachine machine, ISshTransport transport,
+            IReadOnlyList<RenderedTask> tasks, bool become, CancellationToken ct)
+        {
+            var errors = new List<(string, HostError)>();
+            foreach (var task in tasks.Where(t => t.Task.Type == ProvisionTaskType.Package && t["source"] is "controller" or "auto" && t["state"] is not "absent"))
+            {
+                var names = task.List("name");
+                if (task["version"] is { } version && names.Count == 1) names = [names[0] + "=" + version];
+                var source = task["source"] == "controller" ? PackageSource.Controller : PackageSource.Auto;
+                var error = await AgentPackages.StageAptAsync(machine, transport, names, source, task["cache"], become, ct).ConfigureAwait(false);
+                if (error is not null) errors.Add((task.Index, error));
+            }
+            return errors;
+        }
+
         private static byte[] Tar(string folder)
         {
             using var buffer = new MemoryStream();
@@ -203,11 +219,19 @@ public static class Provisioner
             if (rendered.Count > 0)
             {
                 // The tasks before a template error still run (without handlers); the one that failed to render reports it.
+                // Package tasks that may take their files from the controller get them pushed into apt's archives first
+                // (the package engine's plan and push), so the step's own apt-get installs with no network on the host.
+                var staged = spec.Check || packageManager != "apt" ? [] : await StagePackagesAsync(machine, transport, rendered, step.Become, ct).ConfigureAwait(false);
                 var script = ProvisionScripts.Step(rendered, renderError is null && handlerErrors.Count == 0 ? handlers : [], packageManager, spec.Check);
                 e = await transport.ExecuteAsync(machine, new RemoteExecutionRequest { Command = script, Sudo = step.Become, Timeout = spec.Timeout }, ct).ConfigureAwait(false);
                 var (status, error) = HostFailure.FromExecution(machine, e, $"step '{step.Name}'", spec.Timeout, failed =>
                     new HostError(ErrorKind.ProvisionTaskFailed, $"{machine.Name}: step '{step.Name}' could not run (exit {failed.ExitCode}): {HostFailure.LastLine(failed.Stderr)}"));
                 Parse(e.Stdout, reports);
+                foreach (var (index, stageError) in staged)
+                {
+                    if (!reports.TryGetValue(index, out var report) || report.Status == ProvisionTaskStatus.Failed)
+                        reports[index] = (ProvisionTaskStatus.Failed, stageError.Message, report.Diff ?? new StringBuilder());
+                }
                 // A host that could not be reached fails as a step; otherwise (a timeout, Ctrl+C, a script that died)
                 // what reported stands, and the first task without a report gets the error.
                 if (error is not null && reports.Count == 0 && status == HostStatus.Unreachable)

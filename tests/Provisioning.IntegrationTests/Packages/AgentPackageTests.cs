@@ -32,6 +32,7 @@ public sealed class OfflinePackageFixture : IAsyncLifetime
             new TestDeb(P("lib"), PayloadBytes: 64 * 1024), new TestDeb(P("app"), Depends: P("lib")), new TestDeb(P("solo")),
             new TestDeb(P("broken"), Postinst: "echo 'the broken postinst says no' >&2; exit 1"),
             new TestDeb(P("after")), new TestDeb(P("locked")), new TestDeb(P("auto")),
+            new TestDeb(P("provlib")), new TestDeb(P("prov"), Depends: P("provlib")),
         ]);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         Testbed = await LocalProvider.StartAsync(new LocalTestbedOptions { Count = 2, Name = "packages", Isolation = LocalIsolation.Private, Network = LocalNetwork.Offline }, timeout.Token);
@@ -256,6 +257,34 @@ public sealed class AgentPackageTests(OfflinePackageFixture fixture) : IClassFix
         {
             machine.Variables.Remove(AgentPackages.PipExecutableVariable);
         }
+    }
+
+    [SkippableFact]
+    public async Task A_provision_package_task_installs_on_offline_agents_from_the_controller()
+    {
+        Skip.IfNot(fixture.Usable, "needs root, dpkg-deb and apt");
+        var package = fixture.P("prov");
+        var document = Core.Provision.ProvisionDocumentReader.Read($$"""
+            steps:
+              - name: software
+                tasks:
+                  - package: { name: {{package}}, source: controller, cache: ./cache-provision }
+            """, Path.Combine(fixture.Folder, "offline.yaml"), fixture.Folder);
+        var spec = new Core.Provision.ProvisionSpec { Document = document };
+        var first = await DrainAsync(Core.Provision.Provisioner.Operation(spec).Stream(Machines.ToList(), null, CancellationToken.None));
+        var tasks = first.OfType<Core.Provision.ProvisionResult>().ToArray();
+        Assert.Equal(2, tasks.Length);
+        Assert.All(tasks, t => Assert.True(t.TaskStatus == Core.Provision.ProvisionTaskStatus.Changed, $"{t.Machine.Name}: {t.TaskStatus} {t.Message}"));
+        foreach (var machine in Machines) Assert.Equal($"hello from {fixture.P("provlib")}", await Shell(machine, $"cat /usr/share/{fixture.P("provlib")}/hello"));
+        Assert.True(File.Exists(Path.Combine(fixture.Folder, "cache-provision", PackageCache.ManifestName)));
+
+        var again = await DrainAsync(Core.Provision.Provisioner.Operation(spec).Stream(Machines.ToList(), null, CancellationToken.None));
+        Assert.All(again.OfType<Core.Provision.ProvisionResult>(), t => Assert.Equal(Core.Provision.ProvisionTaskStatus.Ok, t.TaskStatus));
+
+        var bad = Assert.Throws<Core.Errors.TestbedFormatException>(() => Core.Provision.ProvisionDocumentReader.Read(
+            "steps:\n  - name: s\n    tasks:\n      - package: { name: x, source: internet }\n", "bad.yaml", fixture.Folder));
+        Assert.Contains("source", bad.Message);
+        Assert.Contains("bad.yaml:4", bad.Message);
     }
 
     private Task<List<PackageResult>> Install(PackageInstallSpec spec, IEnumerable<AgentMachine>? machines = null) => Drain(AgentPackages.Install(spec), machines);
