@@ -124,9 +124,9 @@ public sealed class CmdletConventionTests(BuiltModule module)
         Assert.Equal(
             new[]
             {
-                "Get-AgentProcess Name", "Get-ExperimentResult Path", "Invoke-Provision Path", "Invoke-Provision Task", "Invoke-RemoteCommand Command", "Invoke-RemoteCommand ScriptPath",
-                "Receive-AgentFile Path", "Receive-AgentProcessOutput Name", "Send-AgentFile Path", "Set-AgentVariable Name",
-                "Set-AgentVariable Variable", "Start-AgentProcess Name", "Stop-AgentProcess Name", "Wait-AgentProcess Name",
+                "Get-AgentPackage Name", "Get-AgentProcess Name", "Get-ExperimentResult Path", "Install-AgentPackage Name", "Install-AgentPackage Path", "Invoke-Provision Path", "Invoke-Provision Task", "Invoke-RemoteCommand Command", "Invoke-RemoteCommand ScriptPath",
+                "Receive-AgentFile Path", "Receive-AgentProcessOutput Name", "Save-AgentPackage Name", "Send-AgentFile Path", "Set-AgentVariable Name",
+                "Set-AgentVariable Variable", "Start-AgentProcess Name", "Stop-AgentProcess Name", "Uninstall-AgentPackage Name", "Wait-AgentProcess Name",
             },
             workFirst.Distinct().Order(StringComparer.Ordinal));
     }
