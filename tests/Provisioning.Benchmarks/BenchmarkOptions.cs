@@ -20,8 +20,10 @@ internal enum Suite
     Process = 32,
     /// <summary>Invoke-Provision's 10-task document, first run and unchanged re-run, against ansible-playbook.</summary>
     Provision = 64,
+    /// <summary>Install-AgentPackage from the controller cache to offline agents, against Ansible's apt deb: (issue 10).</summary>
+    Package = 128,
     /// <summary>Every suite.</summary>
-    All = Command | Copy | Fetch | Journal | Agents | Process | Provision,
+    All = Command | Copy | Fetch | Journal | Agents | Process | Provision | Package,
 }
 
 /// <summary>Command-line options. Parsed by hand: the surface is small and a parser package is not worth a dependency.</summary>
@@ -133,8 +135,9 @@ internal sealed class BenchmarkOptions
                 "agents" => Suite.Agents,
                 "process" => Suite.Process,
                 "provision" => Suite.Provision,
+                "package" or "packages" => Suite.Package,
                 "all" => Suite.All,
-                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, agents, process, provision, all)."),
+                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, agents, process, provision, package, all)."),
             };
         }
         return suites != Suite.None ? suites : throw new ArgumentException("--only needs at least one suite.");

@@ -29,6 +29,7 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
         JournalSection();
         AgentsSection();
         ProcessSection();
+        PackageSection();
         Tail();
         return _md.ToString();
     }
@@ -221,6 +222,25 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
         Line("|---|---|---|");
         Target("Start-AgentProcess at most 1.5× a warm `true`", Get(ProcessSuite.Job, ProcessSuite.Start, Temperature.Warm, n),
             Get(ProcessSuite.Job, ProcessSuite.True, Temperature.Warm, n), r => r <= 1.5, r => $"{r:0.00}×");
+        Line();
+    }
+
+    private void PackageSection()
+    {
+        if (!cells.Any(c => c.Job == PackageSuite.Job)) return;
+        Line("## Packages from the controller cache to offline agents");
+        Line();
+        Line("| | agents | median (min) s | runs |");
+        Line("|---|---:|---:|---:|");
+        foreach (var c in cells.Where(c => c.Job == PackageSuite.Job)) Line($"| {c.Tool} | {c.Hosts} | {CellText(c)} | {c.Seconds.Count} |");
+        Line();
+        var n = cells.Where(c => c.Job == PackageSuite.Job).Select(c => c.Hosts).DefaultIfEmpty(0).Max();
+        Line($"| target (issue 10), at N={n} | measured | verdict |");
+        Line("|---|---|---|");
+        Target("first run at least 5× faster than Ansible", Get(PackageSuite.Job, PackageSuite.AnsibleFirst, Temperature.Warm, n),
+            Get(PackageSuite.Job, PackageSuite.EngineFirst, Temperature.Warm, n), r => r >= 5, r => $"{r:0.0}×");
+        Target("unchanged re-run at least 10× faster than Ansible", Get(PackageSuite.Job, PackageSuite.AnsibleAgain, Temperature.Warm, n),
+            Get(PackageSuite.Job, PackageSuite.EngineAgain, Temperature.Warm, n), r => r >= 10, r => $"{r:0.0}×");
         Line();
     }
 
