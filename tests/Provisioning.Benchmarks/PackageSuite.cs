@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using Provisioning.Core.Execution;
 using Provisioning.Core.Packages;
 using Provisioning.Core.RemoteCommands;
 using Provisioning.Core.Testbeds;
@@ -91,32 +92,37 @@ internal sealed class PackageSuite(BenchmarkContext context)
             await using var ws = PeerWorkspace.Create(machines.Select(AgentEndpoint.From).ToArray(), engine.ExtraSshOptions, engine.SshConfigFile);
             var peers = context with { Workspace = ws };
             var playbook = Path.Combine(ws.Root, "packages.yml");
-            File.WriteAllText(playbook, $$"""
+            File.WriteAllText(playbook, $$$"""
                 - hosts: all
                   gather_facts: false
                   tasks:
-                    - copy: { src: "{{ item }}", dest: /tmp/{{Prefix}}-debs/ }
-                      loop: [{{string.Join(", ", debs.Select(d => $"\"{d.File}\""))}}]
-                    - apt: { deb: "/tmp/{{Prefix}}-debs/{{ item }}" }
-                      loop: [{{string.Join(", ", debs.Select(d => $"\"{Path.GetFileName(d.File)}\""))}}]
+                    - copy: { src: "{{ item }}", dest: /tmp/{{{Prefix}}}-debs/ }
+                      loop: [{{{string.Join(", ", debs.Select(d => $"\"{d.File}\""))}}}]
+                    - apt: { deb: "/tmp/{{{Prefix}}}-debs/{{ item }}" }
+                      loop: [{{{string.Join(", ", debs.Select(d => $"\"{Path.GetFileName(d.File)}\""))}}}]
                 """);
             var hosts = ws.Hosts(n);
             async Task<TimeSpan> Ansible(bool unchanged, CancellationToken c)
             {
-                var r = await peers.RunPeerAsync("ansible-playbook", ["-i", hosts.InventoryFile, "-f", $"{n}", playbook], c, ws.AnsibleEnvironment).ConfigureAwait(false);
+                // Ansible's apt module reloads apt's cache for every file: minutes, not seconds, so it gets a longer leash.
+                var r = await peers.RunPeerAsync("ansible-playbook", ["-i", hosts.InventoryFile, "-f", $"{n}", playbook], c, ws.AnsibleEnvironment,
+                    TimeSpan.FromMinutes(30)).ConfigureAwait(false);
                 PeerOutput.RequireAll(unchanged ? PeerOutput.AnsiblePlaybookUnchanged(r.Stdout) : PeerOutput.AnsiblePlaybookSucceeded(r.Stdout), hosts, r);
                 return r.Elapsed;
             }
             await peers.MeasurePeerAsync("ansible-playbook", Job, AnsibleFirst, Temperature.Warm, n, new Trial
             {
-                Setup = async c => { await Remote(machines, wipe, c).ConfigureAwait(false); await Ansible(unchanged: false, c).ConfigureAwait(false); },
+                // Warm: Ansible's masters are opened by a trivial module run first.
+                Setup = async c => await peers.RunPeerAsync("ansible", ["-i", hosts.InventoryFile, "-f", $"{n}", "all", "-m", "raw", "-a", "true"], c, ws.AnsibleEnvironment).ConfigureAwait(false),
                 Prepare = c => Remote(machines, wipe, c),
+                Warmups = 0,
                 Run = c => Ansible(unchanged: false, c),
             }, ct).ConfigureAwait(false);
             await peers.MeasurePeerAsync("ansible-playbook", Job, AnsibleAgain, Temperature.Warm, n, new Trial
             {
                 Setup = async c => { await Remote(machines, wipe, c).ConfigureAwait(false); await Ansible(unchanged: false, c).ConfigureAwait(false); },
                 Run = c => Ansible(unchanged: true, c),
+                Warmups = 0,
                 Cleanup = async c => { await Remote(machines, wipe, c).ConfigureAwait(false); await ws.CloseAnsibleMastersAsync(c).ConfigureAwait(false); },
             }, ct).ConfigureAwait(false);
         }

@@ -192,46 +192,53 @@ public static partial class AgentPackages
                 var bytes = files.Sum(f => f.Size);
                 if (spec.Check) return [.. results, .. Planned(machine, todo, started, $"would install {string.Join(", ", files.Select(f => f.FileName))}", PackageSource.Controller, bytes)];
                 var uploads = files.Select(f => Upload(f.FileName, f.FullPath, f.Size)).ToArray();
-                return [.. results, .. await InstallAptAsync(machine, transport, todo, files.Select(f => "./" + f.FileName).ToArray(), uploads,
-                    PackageScripts.StagingDir(PackageManager.Apt), noDownload: false, PackageSource.Controller, bytes, plan, started, ct).ConfigureAwait(false)];
+                var staged = files.Select(f => "./" + f.FileName).ToArray();
+                return [.. results, .. await InstallAptAsync(machine, transport, todo, uploads, nonce => PackageScripts.AptInstall(staged, todo.Select(t => t.Name).ToArray(), nonce,
+                    PackageScripts.StagingDir(PackageManager.Apt), noDownload: false, spec.LockTimeout), PackageSource.Controller, bytes, started, ct).ConfigureAwait(false)];
             }
 
             if (plan.Errors.Count > 0) return [.. results, .. ResolutionFailures(machine, todo, plan, started)];
+            // Files already in the host's archives with the right hash stay there; only the others would travel.
+            var lacking = plan.Uris.Where(u => !(plan.InArchives.TryGetValue(u.File, out var have) && string.Equals(have, ExpectedSha(plan, u), StringComparison.OrdinalIgnoreCase))).ToArray();
             var route = spec.Source switch
             {
                 PackageSource.Agent => PackageSource.Agent,
                 PackageSource.Controller => PackageSource.Controller,
-                _ => plan.Uris.Count == 0 || (plan.Reachable.Count > 0 && plan.Reachable.Values.All(v => v)) ? PackageSource.Agent : PackageSource.Controller,
+                _ => lacking.Length == 0 || (plan.Reachable.Count > 0 && plan.Reachable.Values.All(v => v)) ? PackageSource.Agent : PackageSource.Controller,
             };
             var wouldInstall = plan.Planned.Count == 0 ? string.Join(", ", todo.Select(t => t.Name)) : string.Join(", ", plan.Planned.Select(p => $"{p.Name} {p.Version}"));
-            var sendBytes = route == PackageSource.Controller ? plan.Uris.Sum(u => u.Size) : 0;
+            var sendBytes = route == PackageSource.Controller ? lacking.Sum(u => u.Size) : 0;
             if (spec.Check)
             {
                 var from = route == PackageSource.Controller
-                    ? $" from the controller ({plan.Uris.Count} files, {sendBytes} bytes to send)"
-                    : $" from the agent's repositories{(plan.Uris.Count > 0 ? $" ({plan.Uris.Count} files to download)" : "")}";
+                    ? $" from the controller ({lacking.Length} of {plan.Uris.Count} files, {sendBytes} bytes to send)"
+                    : $" from the agent's repositories{(lacking.Length > 0 ? $" ({lacking.Length} files to download)" : "")}";
                 return [.. results, .. Planned(machine, todo, started, $"would install {wouldInstall}{from}", route, sendBytes, plan)];
             }
 
-            var pushes = new List<UploadFile>();
-            if (route == PackageSource.Controller)
+            var names = todo.Select(t => t.Name).ToArray();
+            if (route == PackageSource.Agent)
             {
-                try
-                {
-                    foreach (var uri in plan.Uris)
-                    {
-                        var path = await CachedAptFileAsync(machine, plan, uri, ct).ConfigureAwait(false);
-                        pushes.Add(Upload(uri.File, path, uri.Size));
-                    }
-                }
-                catch (ProvisioningException ex)
-                {
-                    return [.. results, .. FailAll(machine, todo, HostStatus.Failed, new HostError(ex.Kind, $"{machine.Name} ({plan.Release}): {ex.Message}"), started)];
-                }
+                return [.. results, .. await InstallAptAsync(machine, transport, todo, [], _ => PackageScripts.AptInstall(todo.Select(t => t.ToArgument(PackageManager.Apt)).ToArray(),
+                    names, null, PackageScripts.AptArchives, noDownload: false, spec.LockTimeout), route, 0, started, ct).ConfigureAwait(false)];
             }
-            return [.. results, .. await InstallAptAsync(machine, transport, todo, todo.Select(t => t.ToArgument(PackageManager.Apt)).ToArray(), pushes,
-                PackageScripts.AptArchives, noDownload: route == PackageSource.Controller, route, sendBytes, plan, started, ct).ConfigureAwait(false)];
+            var pushes = new List<UploadFile>();
+            try
+            {
+                foreach (var uri in lacking) pushes.Add(Upload(uri.File, await CachedAptFileAsync(machine, plan, uri, ct).ConfigureAwait(false), uri.Size));
+            }
+            catch (ProvisioningException ex)
+            {
+                return [.. results, .. FailAll(machine, todo, HostStatus.Failed, new HostError(ex.Kind, $"{machine.Name} ({plan.Release}): {ex.Message}"), started)];
+            }
+            // The plan resolved the closure already: dpkg installs exactly its files, with no second resolution.
+            var closure = plan.Uris.Select(u => u.File).ToArray();
+            return [.. results, .. await InstallAptAsync(machine, transport, todo, pushes, nonce => PackageScripts.AptInstallFiles(closure, names, nonce, spec.LockTimeout),
+                route, sendBytes, started, ct).ConfigureAwait(false)];
         }
+
+        private static string? ExpectedSha(PackageScriptOutput plan, PackageScriptOutput.AptUri uri) => uri.Sha256
+            ?? (plan.ListedFiles.GetValueOrDefault(Path.GetFileName(Uri.UnescapeDataString(uri.Uri.AbsolutePath))) ?? plan.ListedFiles.GetValueOrDefault(uri.File))?.Sha256;
 
         public async Task<HostError?> StageAsync(AgentMachine machine, ISshTransport transport, CancellationToken ct)
         {
@@ -242,10 +249,12 @@ public static partial class AgentPackages
             if (plan.MissingTool is not null || plan.Uris.Count == 0) return null; // the step's own script says what is wrong
             if (plan.Errors.Count > 0) return ResolutionFailures(machine, Requests, plan, DateTimeOffset.Now)[0].Error;
             if (spec.Source == PackageSource.Auto && plan.Reachable.Count > 0 && plan.Reachable.Values.All(v => v)) return null;
+            var lacking = plan.Uris.Where(u => !(plan.InArchives.TryGetValue(u.File, out var have) && string.Equals(have, ExpectedSha(plan, u), StringComparison.OrdinalIgnoreCase))).ToArray();
+            if (lacking.Length == 0) return null;
             var pushes = new List<UploadFile>();
             try
             {
-                foreach (var uri in plan.Uris) pushes.Add(Upload(uri.File, await CachedAptFileAsync(machine, plan, uri, ct).ConfigureAwait(false), uri.Size));
+                foreach (var uri in lacking) pushes.Add(Upload(uri.File, await CachedAptFileAsync(machine, plan, uri, ct).ConfigureAwait(false), uri.Size));
             }
             catch (ProvisioningException ex)
             {
@@ -288,13 +297,11 @@ public static partial class AgentPackages
         }
 
         private async Task<IReadOnlyList<PackageResult>> InstallAptAsync(AgentMachine machine, ISshTransport transport, IReadOnlyList<PackageRequest> todo,
-            IReadOnlyList<string> arguments, IReadOnlyList<UploadFile> pushes, string root, bool noDownload, PackageSource route, long bytes,
-            PackageScriptOutput plan, DateTimeOffset started, CancellationToken ct)
+            IReadOnlyList<UploadFile> pushes, Func<string?, string> script, PackageSource route, long bytes, DateTimeOffset started, CancellationToken ct)
         {
             var nonce = pushes.Count > 0 ? Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant() : null;
             var archive = nonce is null ? null : new UploadArchive(nonce, pushes);
-            var (after, status, error, _) = await RunScriptAsync(machine, transport, Manager,
-                PackageScripts.AptInstall(arguments, todo.Select(t => t.Name).ToArray(), nonce, root, noDownload, spec.LockTimeout),
+            var (after, status, error, _) = await RunScriptAsync(machine, transport, Manager, script(nonce),
                 "installing " + string.Join(", ", todo.Select(t => t.Name)), spec.Timeout, spec.Sudo, archive is null ? null : archive.WriteAsync, ct).ConfigureAwait(false);
             if (archive?.LocalFailure is { } local) return FailAll(machine, todo, HostStatus.Failed, new HostError(ErrorKind.TransferFailed, $"{machine.Name}: {local}; nothing was installed."), started);
             if (after is null) return FailAll(machine, todo, status, error!, started);
@@ -316,7 +323,8 @@ public static partial class AgentPackages
                     continue;
                 }
                 var state = after.States.GetValueOrDefault(request.Name);
-                var kind = said.Contains("Could not get lock", StringComparison.Ordinal) || said.Contains("Unable to acquire the dpkg frontend lock", StringComparison.Ordinal)
+                var kind = said.Contains("Could not get lock", StringComparison.Ordinal) || said.Contains("frontend lock", StringComparison.OrdinalIgnoreCase)
+                           || said.Contains("database is locked", StringComparison.Ordinal)
                     ? ErrorKind.PackageDatabaseLocked
                     : installed.Count > 0 || state.Status is "half-configured" or "unpacked" or "half-installed" ? ErrorKind.PackagePartiallyInstalled : ErrorKind.PackageInstallFailed;
                 var message = kind switch

@@ -30,6 +30,8 @@ internal sealed partial class PackageScriptOutput
     public List<AptUri> Uris { get; } = [];
     /// <summary>Files in the host's package lists, by file name.</summary>
     public Dictionary<string, AptFile> ListedFiles { get; } = new(StringComparer.Ordinal);
+    /// <summary>Files of the closure already in apt's archives on the host: file name to SHA-256.</summary>
+    public Dictionary<string, string> InArchives { get; } = new(StringComparer.Ordinal);
     /// <summary>Files already staged on the host, by SHA-256.</summary>
     public HashSet<string> Staged { get; } = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>Whether each repository origin answered the probe.</summary>
@@ -94,6 +96,10 @@ internal sealed partial class PackageScriptOutput
                     if (c.Length >= 5 && c[3].Length == 64)
                         o.ListedFiles[Path.GetFileName(c[2])] = new AptFile(c[0], c[1], c[2], c[3], long.TryParse(c[4], out var size) ? size : 0);
                     break;
+                case 'K':
+                    var k = rest.Split(' ');
+                    if (k.Length == 2 && k[1].Length == 64) o.InArchives[k[0]] = k[1];
+                    break;
                 case 'H':
                     var h = rest.Split(' ', 2);
                     if (h[0].Length == 64) o.Staged.Add(h[0]);
@@ -118,6 +124,12 @@ internal sealed partial class PackageScriptOutput
                     o.MissingTool = rest;
                     break;
             }
+        }
+        // The packages the closure holds, from apt's archive names (name_version_arch.deb, ':' written %3a).
+        foreach (var uri in o.Uris)
+        {
+            var parts = uri.File.EndsWith(".deb", StringComparison.Ordinal) ? uri.File[..^4].Split('_') : [];
+            if (parts.Length == 3) o.Planned.Add((parts[0], System.Uri.UnescapeDataString(parts[1]), parts[2]));
         }
         return o;
     }

@@ -71,18 +71,24 @@ internal static class PackageScripts
         done
         [ -n "$todo_" ] || exit 0
         [ -n "$(dpkg --audit 2>/dev/null)" ] && echo A
-        {{(save ? "mkdir -p \"$T_/a/partial\"; x_=\"--reinstall -o Dir::Cache::Archives=$T_/a/\"" : "x_=")}}
-        if ! apt-get -s -q $x_ install $todo_ >"$T_/s" 2>"$T_/e"; then
-            { cat "$T_/e"; grep '^E: ' "$T_/s"; } | sed 's/^/E /'
+        # The closure's files, all of them (an empty archive folder: apt leaves out none it already has).
+        mkdir -p "$T_/a/partial"; x_="{{(save ? "--reinstall " : "")}}-o Dir::Cache::Archives=$T_/a/"
+        if ! apt-get -qq --print-uris $x_ install $todo_ >"$T_/u" 2>"$T_/e"; then
+            { cat "$T_/e"; grep '^E: ' "$T_/u"; } | sed 's/^/E /'
             exit 0
         fi
-        grep '^Inst ' "$T_/s" | sed 's/^/I /'
-        apt-get -qq --print-uris $x_ install $todo_ >"$T_/u" 2>/dev/null
         sed 's/^/U /' "$T_/u"
-        v_=$(sed -n 's/^Inst \([^ ]*\) \(\[[^]]*\] \)\{0,1\}(\([^ ]*\) .*/\1=\3/p' "$T_/s")
-        [ -z "$v_" ] || apt-cache show $v_ 2>/dev/null | awk '
-            /^Package: /{p=$2} /^Version: /{v=$2} /^Filename: /{f=$2} /^SHA256: /{h=$2} /^Size: /{z=$2}
-            /^$/{if(f!="")print "C "p" "v" "f" "h" "z; p=v=f=h=z=""} END{if(f!="")print "C "p" "v" "f" "h" "z}'
+        # Those already in apt's archives (an earlier push or download), with their hashes: only the others travel.
+        sed -n "s/^'[^']*' \([^ ]*\) .*/\1/p" "$T_/u" | while IFS= read -r f_; do
+            [ -f "/var/cache/apt/archives/$f_" ] && echo "K $f_ $(sha256sum < "/var/cache/apt/archives/$f_" | cut -d' ' -f1)"
+        done
+        # Hashes from the host's lists for the files print-uris gave none (unsigned repositories).
+        if grep -q "' [^ ]* [0-9]* *$" "$T_/u"; then
+            v_=$(sed -n "s/^'[^']*' \([^_]*\)_\([^_]*\)_.*/\1=\2/p" "$T_/u" | sed 's/%3a/:/g')
+            [ -z "$v_" ] || apt-cache show $v_ 2>/dev/null | awk '
+                /^Package: /{p=$2} /^Version: /{v=$2} /^Filename: /{f=$2} /^SHA256: /{h=$2} /^Size: /{z=$2}
+                /^$/{if(f!="")print "C "p" "v" "f" "h" "z; p=v=f=h=z=""} END{if(f!="")print "C "p" "v" "f" "h" "z}'
+        fi
         {{(probe ? ProbeFunction + ProbeLines : "")}}
         """;
 
@@ -109,6 +115,30 @@ internal static class PackageScripts
         cd {{PosixShell.QuotePath(receiveRoot)}} 2>/dev/null || cd /
         apt-get install -y -q {{(noDownload ? "--no-download " : "")}}-o DPkg::Lock::Timeout={{Seconds(lockTimeout)}} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold {{Words(arguments)}} >"$T_/o" 2>&1
         rc_=$?
+        echo "X $rc_"
+        if [ "$rc_" -ne 0 ]; then
+            grep -vE "$Q_" "$T_/o" | tail -n 12 | sed 's/^/O /'
+            [ -n "$(dpkg --audit 2>/dev/null)" ] && { echo A; dpkg --configure -a >/dev/null 2>&1; }
+        fi
+        {{AptStates(names, "S")}}
+        """;
+
+    /// <summary>
+    /// apt with the files from the controller, one round trip: receive the files the host lacked into apt's archives,
+    /// then install the whole closure the plan resolved with dpkg (no second resolution, no network), waiting up to
+    /// <paramref name="lockTimeout"/> for a database another apt holds; a failure is followed by dpkg configuring what
+    /// it can, and the state of every requested package.
+    /// </summary>
+    public static string AptInstallFiles(IReadOnlyList<string> files, IReadOnlyList<string> names, string? nonce, TimeSpan lockTimeout) => $$"""
+        {{Receive(nonce, AptArchives)}}{{Prologue}}if [ -n "$(dpkg --audit 2>/dev/null)" ]; then dpkg --configure -a >"$T_/c" 2>&1 && echo "F configured"; fi
+        cd {{AptArchives}} || exit 3
+        end_=$(( $(date +%s) + {{Seconds(lockTimeout)}} ))
+        while :; do
+            dpkg -i --force-confdef --force-confold {{Words(files)}} >"$T_/o" 2>&1
+            rc_=$?
+            if [ "$rc_" -ne 0 ] && grep -q 'frontend lock\|database is locked\|Could not get lock' "$T_/o" && [ "$(date +%s)" -lt "$end_" ]; then sleep 1; continue; fi
+            break
+        done
         echo "X $rc_"
         if [ "$rc_" -ne 0 ]; then
             grep -vE "$Q_" "$T_/o" | tail -n 12 | sed 's/^/O /'
