@@ -180,6 +180,7 @@ internal static class PackageScripts
             d_={{PosixShell.QuotePath(StagingDir(manager))}}
             [ -d "$d_" ] && (cd "$d_" && for f_ in *; do [ -f "$f_" ] && sha256sum -- "$f_"; done) | sed 's/^/H /'
             {{(probe ? ProbeFunction + index + "\no_=$(echo \"$i_\" | sed 's|^\\([a-z+]*://[^/]*\\)/.*|\\1|')\nif probe_ \"$o_\"; then echo \"N $o_ 1\"; else echo \"N $o_ 0\"; fi" : "")}}
+            exit 0
             """;
     }
 

@@ -287,6 +287,40 @@ public sealed class AgentPackageTests(OfflinePackageFixture fixture) : IClassFix
         Assert.Contains("bad.yaml:4", bad.Message);
     }
 
+    [SkippableFact]
+    public async Task A_packed_npm_tarball_installs_globally_on_an_offline_agent_once()
+    {
+        Skip.IfNot(fixture.Usable && File.Exists("/usr/bin/npm"), "needs root, apt and npm");
+        var machine = Machines[1];
+        var name = fixture.P("npm");
+        var tarball = Path.Combine(fixture.Folder, $"{name}-1.0.0.tgz");
+        using (var file = File.Create(tarball))
+        using (var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+        using (var tar = new System.Formats.Tar.TarWriter(gzip, System.Formats.Tar.TarEntryFormat.Pax))
+        {
+            foreach (var (entry, text) in new[] { ("package/package.json", $$"""{ "name": "{{name}}", "version": "1.0.0", "main": "index.js" }"""), ("package/index.js", "module.exports = 42;\n") })
+            {
+                tar.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, entry)
+                {
+                    DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)),
+                    Mode = (UnixFileMode)0b110_100_100,
+                });
+            }
+        }
+        var first = Assert.Single(await Install(new PackageInstallSpec { Paths = [tarball] }, [machine]));
+        Assert.True(first.Status == PackageStatus.Installed, $"{first.Status}: {first.Message}");
+        Assert.Equal(PackageManager.Npm, first.Manager);
+        Assert.Equal("1.0.0", first.Version);
+        Assert.Equal("42", await Shell(machine, $"cd / && node -e \"console.log(require('$(npm root -g)/{name}'))\""));
+
+        var again = Assert.Single(await Install(new PackageInstallSpec { Paths = [tarball] }, [machine]));
+        Assert.Equal(PackageStatus.AlreadyPresent, again.Status);
+        Assert.Equal(0, again.BytesSent);
+        Assert.Single(await Drain(AgentPackages.Get(new PackageQuerySpec { Names = [name], Manager = PackageManager.Npm }), [machine]));
+        var removed = Assert.Single(await Drain(AgentPackages.Uninstall(new PackageRemoveSpec { Names = [name], Manager = PackageManager.Npm }), [machine]));
+        Assert.Equal(PackageStatus.Removed, removed.Status);
+    }
+
     private Task<List<PackageResult>> Install(PackageInstallSpec spec, IEnumerable<AgentMachine>? machines = null) => Drain(AgentPackages.Install(spec), machines);
 
     private async Task<List<T>> Drain<T>(HostOperation<T> operation, IEnumerable<AgentMachine>? machines = null) where T : HostOutcome =>
