@@ -10,7 +10,7 @@ namespace Provisioning.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Install, "AgentPackage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameSet)]
 [OutputType(typeof(PackageResult))]
-public sealed class InstallAgentPackageCommand : AgentPackageCmdlet
+public sealed class InstallAgentPackageCommand : AgentPackageChangeCmdlet
 {
     private const string NameSet = "Name";
     private const string PathSet = "Path";
@@ -46,20 +46,6 @@ public sealed class InstallAgentPackageCommand : AgentPackageCmdlet
     [ValidateNotNullOrEmpty]
     public string? CachePath { get; set; }
 
-    /// <summary>How long to wait, in seconds, for a package database another apt holds.</summary>
-    [Parameter]
-    [ValidateRange(0, 86400)]
-    public int LockTimeoutSec { get; set; } = 120;
-
-    /// <summary>The longest one round trip (the plan, or the transfer and install) may take on one machine, in seconds.</summary>
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int TimeoutSec { get; set; }
-
-    /// <summary>Runs the package manager through sudo.</summary>
-    [Parameter]
-    public SwitchParameter Sudo { get; set; }
-
     /// <inheritdoc />
     protected override void EndProcessing()
     {
@@ -72,8 +58,8 @@ public sealed class InstallAgentPackageCommand : AgentPackageCmdlet
             Version = Version,
             Source = Enum.Parse<PackageSource>(Source, ignoreCase: true),
             CachePath = CachePath is null ? null : ResolvePath(CachePath),
-            LockTimeout = TimeSpan.FromSeconds(LockTimeoutSec),
-            Timeout = MyInvocation.BoundParameters.ContainsKey(nameof(TimeoutSec)) ? TimeSpan.FromSeconds(TimeoutSec) : null,
+            LockTimeout = LockTimeout,
+            Timeout = Timeout,
             Check = check,
             Sudo = Sudo,
             ThrottleLimit = ThrottleLimit,

@@ -9,7 +9,7 @@ namespace Provisioning.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Uninstall, "AgentPackage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(PackageResult))]
-public sealed class UninstallAgentPackageCommand : AgentPackageCmdlet
+public sealed class UninstallAgentPackageCommand : AgentPackageChangeCmdlet
 {
     /// <summary>The packages to remove.</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -25,20 +25,6 @@ public sealed class UninstallAgentPackageCommand : AgentPackageCmdlet
     [Parameter]
     public SwitchParameter Purge { get; set; }
 
-    /// <summary>How long to wait, in seconds, for a package database another apt holds.</summary>
-    [Parameter]
-    [ValidateRange(0, 86400)]
-    public int LockTimeoutSec { get; set; } = 120;
-
-    /// <summary>The longest the removal may take on one machine, in seconds.</summary>
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int TimeoutSec { get; set; }
-
-    /// <summary>Runs the package manager through sudo.</summary>
-    [Parameter]
-    public SwitchParameter Sudo { get; set; }
-
     /// <inheritdoc />
     protected override void EndProcessing()
     {
@@ -48,8 +34,8 @@ public sealed class UninstallAgentPackageCommand : AgentPackageCmdlet
             Names = Name,
             Manager = ManagerOf(Manager),
             Purge = Purge,
-            LockTimeout = TimeSpan.FromSeconds(LockTimeoutSec),
-            Timeout = MyInvocation.BoundParameters.ContainsKey(nameof(TimeoutSec)) ? TimeSpan.FromSeconds(TimeoutSec) : null,
+            LockTimeout = LockTimeout,
+            Timeout = Timeout,
             Check = check,
             Sudo = Sudo,
             ThrottleLimit = ThrottleLimit,
