@@ -49,7 +49,7 @@ public sealed class PackageRequestTests
             "R bookworm amd64",
             "S app not-installed",
             $"U 'http://127.0.0.1:9/./lib_1%3a2.0_amd64.deb' lib_1%3a2.0_amd64.deb 1200 SHA256:{sha}",
-            "U 'http://127.0.0.1:9/./app_1.0_all.deb' app_1.0_all.deb 700 ",
+            "U 'http://127.0.0.1:9/./app_1.0_all.deb' app_1.0_all.deb 700 MD5Sum:2b4d8f52ee75c94b23efa37797cdccf9",
             $"C app 1.0 ./app_1.0_all.deb {new string('b', 64)} 700",
             $"K lib_1%3a2.0_amd64.deb {sha}",
             "N http://127.0.0.1:9 0"), PackageManager.Apt);

@@ -82,8 +82,8 @@ internal static class PackageScripts
         sed -n "s/^'[^']*' \([^ ]*\) .*/\1/p" "$T_/u" | while IFS= read -r f_; do
             [ -f "/var/cache/apt/archives/$f_" ] && echo "K $f_ $(sha256sum < "/var/cache/apt/archives/$f_" | cut -d' ' -f1)"
         done
-        # Hashes from the host's lists for the files print-uris gave none (unsigned repositories).
-        if grep -q "' [^ ]* [0-9]* *$" "$T_/u"; then
+        # SHA-256 from the host's lists for the files print-uris gave another hash (Debian's give MD5Sum) or none (unsigned).
+        if grep -qv ' SHA256:' "$T_/u"; then
             v_=$(sed -n "s/^'[^']*' \([^_]*\)_\([^_]*\)_.*/\1=\2/p" "$T_/u" | sed 's/%3a/:/g')
             [ -z "$v_" ] || apt-cache show $v_ 2>/dev/null | awk '
                 /^Package: /{p=$2} /^Version: /{v=$2} /^Filename: /{f=$2} /^SHA256: /{h=$2} /^Size: /{z=$2}
