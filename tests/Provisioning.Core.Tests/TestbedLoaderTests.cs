@@ -467,6 +467,24 @@ public sealed class TestbedLoaderTests : IDisposable
         AssertAt(Fails("hosts:\n  a: { user: { name: x } }\n"), 2, 14, "hosts.a.user", "expected a single value, found a mapping");
 
     [Fact]
+    public void Kex_fast_is_an_opt_in_per_testbed_or_host_and_reaches_ssh_as_curve25519_only()
+    {
+        var testbed = Load("defaults: { kex: fast }\nhosts:\n  a: { address: 10.0.0.1 }\n  b: { address: 10.0.0.2, kex: default }\n  c: { address: 10.0.0.3, proxy_jump: gw.example.org }\n");
+        Assert.True(testbed["a"]!.Connection.FastKeyExchange);
+        Assert.False(testbed["b"]!.Connection.FastKeyExchange);
+        using var dir = new TempDirectory();
+        var transport = new Transport.OpenSshTransport(new Transport.OpenSshOptions { ControlDirectory = Path.Combine(dir.Path, "cm") });
+        Assert.Contains("KexAlgorithms=curve25519-sha256", transport.BaseArguments(testbed["a"]!, master: true));
+        Assert.DoesNotContain(transport.BaseArguments(testbed["b"]!, master: true), a => a.StartsWith("KexAlgorithms", StringComparison.Ordinal));
+        // A jump host outside the testbed goes with the target's choice too.
+        Assert.True(Transport.OpenSshTransport.JumpHop(testbed["c"]!)!.Connection.FastKeyExchange);
+    }
+
+    [Fact]
+    public void Kex_takes_default_or_fast_only() =>
+        AssertAt(Fails("defaults:\n  kex: quantum\nhosts: { a: }\n"), 2, 8, "defaults.kex", "kex is 'default' or 'fast'");
+
+    [Fact]
     public void Trust_new_host_keys_takes_true_or_false_only() =>
         AssertAt(Fails("defaults:\n  trust_new_host_keys: yes\nhosts: { a: }\n"), 2, 24, "defaults.trust_new_host_keys", "expected true or false, not 'yes'");
 

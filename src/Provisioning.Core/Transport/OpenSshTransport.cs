@@ -288,6 +288,8 @@ public sealed class OpenSshTransport : ISshTransport
             Option(args, "IdentitiesOnly", "yes");
         }
         if (JumpHop(machine) is { } hop) Option(args, "ProxyCommand", ProxyCommandThrough(machine, hop, depth));
+        // kex: fast, an opt-in for labs: one classic exchange instead of the post-quantum hybrid default.
+        if (c.FastKeyExchange == true) Option(args, "KexAlgorithms", "curve25519-sha256");
         if (c.Port is { } port) { args.Add("-p"); args.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture)); }
         if (c.User is { } user) { args.Add("-l"); args.Add(user); }
         foreach (var extra in _options.ExtraOptions) { args.Add("-o"); args.Add(extra); }
@@ -328,6 +330,7 @@ public sealed class OpenSshTransport : ISshTransport
             IdentityFile = c.IdentityFile,
             KnownHostsFile = c.KnownHostsFile,
             TrustNewHostKeys = c.TrustNewHostKeys,
+            FastKeyExchange = c.FastKeyExchange,
             ProxyJump = rest,
         });
     }

@@ -10,7 +10,7 @@ namespace Provisioning.Core.Testbeds.Yaml;
 internal sealed class TestbedFileReader
 {
     private static readonly string[] TopLevelKeys = ["name", "state_dir", "defaults", "hosts", "roles"];
-    private static readonly string[] DefaultsKeys = ["user", "port", "identity_file", "proxy_jump", "known_hosts", "trust_new_host_keys", "workdir", "vars"];
+    private static readonly string[] DefaultsKeys = ["user", "port", "identity_file", "proxy_jump", "known_hosts", "trust_new_host_keys", "workdir", "kex", "vars"];
     private static readonly string[] HostKeys = ["address", .. DefaultsKeys];
 
     /// <summary>Characters a host or role name cannot hold, because host patterns give them a meaning.</summary>
@@ -174,6 +174,7 @@ internal sealed class TestbedFileReader
             KnownHostsFile = Node("known_hosts") is { } knownHosts ? ReadLocalPath(knownHosts, Sub("known_hosts")) : null,
             TrustNewHostKeys = Node("trust_new_host_keys") is { } trust ? ReadBool(trust, Sub("trust_new_host_keys")) : null,
             WorkDir = Node("workdir") is { } workdir ? ReadString(workdir, Sub("workdir")) : null,
+            FastKeyExchange = Node("kex") is { } kex ? ReadKex(kex, Sub("kex")) : null,
         };
         var variables = Node("vars") is { } vars && AsMapping(vars, Sub("vars"), "variables") is { } varsMapping
             ? YamlValueConverter.ToDictionary(varsMapping, Sub("vars"), _file)
@@ -247,6 +248,14 @@ internal sealed class TestbedFileReader
         if (text is null) return null;
         return YamlValueConverter.ParseBool(text) ?? throw Fail(node, path, $"expected true or false, not '{text}'.");
     }
+
+    private bool? ReadKex(YamlSourceNode node, string path) => ReadString(node, path) switch
+    {
+        null => null,
+        "fast" => true,
+        "default" => false,
+        var other => throw Fail(node, path, $"kex is 'default' or 'fast' (curve25519-sha256 only, without post-quantum protection), not '{other}'."),
+    };
 
     private string? ReadLocalPath(YamlSourceNode node, string path)
     {
