@@ -32,7 +32,7 @@ public sealed class OfflinePackageFixture : IAsyncLifetime
             new TestDeb(P("lib"), PayloadBytes: 64 * 1024), new TestDeb(P("app"), Depends: P("lib")), new TestDeb(P("solo")),
             new TestDeb(P("broken"), Postinst: "echo 'the broken postinst says no' >&2; exit 1"),
             new TestDeb(P("after")), new TestDeb(P("locked")), new TestDeb(P("auto")),
-            new TestDeb(P("provlib")), new TestDeb(P("prov"), Depends: P("provlib")),
+            new TestDeb(P("provlib")), new TestDeb(P("prov"), Depends: P("provlib")), new TestDeb(P("provauto")),
         ]);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         Testbed = await LocalProvider.StartAsync(new LocalTestbedOptions { Count = 2, Name = "packages", Isolation = LocalIsolation.Private, Network = LocalNetwork.Offline }, timeout.Token);
@@ -280,6 +280,16 @@ public sealed class AgentPackageTests(OfflinePackageFixture fixture) : IClassFix
 
         var again = await DrainAsync(Core.Provision.Provisioner.Operation(spec).Stream(Machines.ToList(), null, CancellationToken.None));
         Assert.All(again.OfType<Core.Provision.ProvisionResult>(), t => Assert.Equal(Core.Provision.ProvisionTaskStatus.Ok, t.TaskStatus));
+
+        // source: auto finds the agents' repository unreachable and takes the controller's cache as well.
+        var auto = Core.Provision.ProvisionDocumentReader.Read($$"""
+            steps:
+              - name: software
+                tasks:
+                  - package: { name: {{fixture.P("provauto")}}, source: auto, cache: ./cache-provision }
+            """, Path.Combine(fixture.Folder, "auto.yaml"), fixture.Folder);
+        var autoRun = await DrainAsync(Core.Provision.Provisioner.Operation(new Core.Provision.ProvisionSpec { Document = auto }).Stream(Machines.ToList(), null, CancellationToken.None));
+        Assert.All(autoRun.OfType<Core.Provision.ProvisionResult>(), t => Assert.True(t.TaskStatus == Core.Provision.ProvisionTaskStatus.Changed, $"{t.Machine.Name}: {t.TaskStatus} {t.Message}"));
 
         var bad = Assert.Throws<Core.Errors.TestbedFormatException>(() => Core.Provision.ProvisionDocumentReader.Read(
             "steps:\n  - name: s\n    tasks:\n      - package: { name: x, source: internet }\n", "bad.yaml", fixture.Folder));
