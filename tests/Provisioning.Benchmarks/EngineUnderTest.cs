@@ -19,14 +19,14 @@ internal sealed class EngineUnderTest(Testbed testbed)
     public Testbed Testbed { get; } = testbed;
 
     /// <summary>The ControlMaster socket folder, when the transport is OpenSSH (to find the masters' processes).</summary>
-    public string? ControlDirectory => (Testbed.Transport as OpenSshTransport)?.Options.ControlDirectory;
+    public string? ControlDirectory => (Testbed.Transport as TransportRouter)?.OpenSsh?.Options.ControlDirectory;
 
     /// <summary>
     /// Extra ssh options the transport runs with (a provider's KexAlgorithms choice, for example). The peers get the
     /// same ones so that every tool pays the same cryptography.
     /// </summary>
     public IReadOnlyList<string> ExtraSshOptions =>
-        (Testbed.Transport as OpenSshTransport)?.Options.ExtraOptions ?? Array.Empty<string>();
+        (Testbed.Transport as TransportRouter)?.OpenSsh?.Options.ExtraOptions ?? Array.Empty<string>();
 
     /// <summary>
     /// The ssh_config the engine's ssh reads: the transport's own file (ssh -F), or the user's ~/.ssh/config when the
@@ -36,7 +36,7 @@ internal sealed class EngineUnderTest(Testbed testbed)
     {
         get
         {
-            if (Testbed.Transport is OpenSshTransport { Options.ConfigFile: { } file }) return file;
+            if (Testbed.Transport is TransportRouter { OpenSsh.Options.ConfigFile: { } file }) return file;
             var user = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".ssh", "config");
             return File.Exists(user) ? user : null;
         }

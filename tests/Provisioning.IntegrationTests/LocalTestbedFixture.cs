@@ -19,7 +19,7 @@ public sealed class LocalTestbedFixture : IAsyncLifetime
     public Testbed Testbed => _testbed ?? throw new InvalidOperationException("The Local testbed has not started.");
 
     /// <summary>The ssh_config the testbed's transport uses (ssh -F), for plain ssh calls in tests.</summary>
-    public string SshConfigFile => ((OpenSshTransport)Testbed.Transport).Options.ConfigFile!;
+    public string SshConfigFile => ((TransportRouter)Testbed.Transport).OpenSsh.Options.ConfigFile!;
 
     /// <summary>True when agents run in their own namespaces (hostname = agent name, clean home).</summary>
     public bool Isolated => LocalProvider.LifetimeOf(Testbed)!.Isolated;

@@ -42,7 +42,7 @@ public static class PlainSsh
     public static ProcessStartInfo StartInfo(AgentMachine machine, string command, string? knownHostsFile = null, IEnumerable<string>? extraArguments = null)
     {
         var c = machine.Connection;
-        var configFile = ((OpenSshTransport)machine.Testbed!.Transport).Options.ConfigFile!;
+        var configFile = ((TransportRouter)machine.Testbed!.Transport).OpenSsh.Options.ConfigFile!;
         var start = new ProcessStartInfo("ssh")
         {
             UseShellExecute = false,

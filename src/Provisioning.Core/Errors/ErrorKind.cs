@@ -86,4 +86,6 @@ public enum ErrorKind
     PackagePartiallyInstalled,
     /// <summary>The host lacks the package manager asked for (apt-get, pip, npm).</summary>
     PackageManagerNotFound,
+    /// <summary>The transport the testbed asked for cannot serve the host (for SSH.NET: a ProxyCommand, a key behind a passphrase or an agent).</summary>
+    TransportUnavailable,
 }

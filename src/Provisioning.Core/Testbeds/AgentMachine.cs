@@ -42,6 +42,12 @@ public sealed class AgentMachine
     public ConnectionSettings Connection { get; }
     /// <summary>Remote directory commands start in, or null for the login directory.</summary>
     public string? WorkDir => Connection.WorkDir;
+    /// <summary>The SSH client that reaches the host: <c>SshNet</c> (in process) or <c>OpenSsh</c> (the system client).</summary>
+    public string Transport => TransportChoice?.Kind.ToString() ?? nameof(Core.Transport.TransportKind.OpenSsh);
+    /// <summary>Why the host has that transport (what the testbed asked for, or what made <c>auto</c> choose).</summary>
+    public string TransportReason => TransportChoice?.Reason ?? "the testbed's transport is the OpenSSH client";
+
+    private Core.Transport.TransportChoice? TransportChoice => (Testbed?.Transport as Core.Transport.TransportRouter)?.Choice(this);
 
     /// <summary>The host's facts, once gathered (Get-AgentFact, or provisioning that needs them); the session's cache.</summary>
     public Facts.AgentFacts? Facts { get; set; }

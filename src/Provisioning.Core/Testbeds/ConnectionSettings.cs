@@ -26,6 +26,11 @@ public sealed record ConnectionSettings
     /// client's default.
     /// </summary>
     public bool? FastKeyExchange { get; init; }
+    /// <summary>
+    /// <c>transport:</c> which SSH client reaches the host. Null means <see cref="Transport.TransportKind.Auto"/>: the
+    /// in-process SSH.NET client where it can do everything OpenSSH would for that host, the OpenSSH client otherwise.
+    /// </summary>
+    public Transport.TransportKind? Transport { get; init; }
 
     /// <summary>Returns these settings with every null member taken from <paramref name="fallback"/>.</summary>
     public ConnectionSettings Over(ConnectionSettings fallback) => new()
@@ -38,5 +43,6 @@ public sealed record ConnectionSettings
         TrustNewHostKeys = TrustNewHostKeys ?? fallback.TrustNewHostKeys,
         WorkDir = WorkDir ?? fallback.WorkDir,
         FastKeyExchange = FastKeyExchange ?? fallback.FastKeyExchange,
+        Transport = Transport ?? fallback.Transport,
     };
 }

@@ -56,12 +56,15 @@ public static class TestbedLoader
     /// </summary>
     public static Testbed Load(string path) => Load(path, stateRoot: null);
 
+    /// <summary><see cref="Load(string)"/> with every host on <paramref name="transport"/> (New-Testbed -Transport); null keeps the file's.</summary>
+    public static Testbed Load(string path, TransportKind? transport) => Load(path, stateRoot: null, transport);
+
     /// <summary>Parses YAML text; <paramref name="sourceName"/> is used in error messages and as SourcePath.
     /// Relative paths in the text resolve against the folder of <paramref name="sourceName"/> (or the current directory).</summary>
     public static Testbed Parse(string yaml, string sourceName) => Parse(yaml, sourceName, stateRoot: null);
 
     /// <summary><see cref="Load(string)"/> with the default state folders under <paramref name="stateRoot"/> (tests).</summary>
-    internal static Testbed Load(string path, string? stateRoot)
+    internal static Testbed Load(string path, string? stateRoot, TransportKind? transport = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = Path.GetFullPath(path);
@@ -80,7 +83,7 @@ public static class TestbedLoader
         {
             throw new ProvisioningException(ErrorKind.PermissionDenied, $"The testbed file '{fullPath}' cannot be read: {ex.Message}", fullPath, ex);
         }
-        return Build(yaml, fullPath, fullPath, Path.GetDirectoryName(fullPath)!, stateRoot);
+        return Build(yaml, fullPath, fullPath, Path.GetDirectoryName(fullPath)!, stateRoot, transport);
     }
 
     /// <summary><see cref="Parse(string, string)"/> with the default state folders under <paramref name="stateRoot"/> (tests).</summary>
@@ -92,7 +95,7 @@ public static class TestbedLoader
         return Build(yaml, sourceName, sourceName, baseDirectory, stateRoot);
     }
 
-    private static Testbed Build(string yaml, string file, string sourcePath, string baseDirectory, string? stateRoot)
+    private static Testbed Build(string yaml, string file, string sourcePath, string baseDirectory, string? stateRoot, TransportKind? transport = null)
     {
         var definition = new TestbedFileReader(file, baseDirectory).Read(yaml);
 
@@ -111,18 +114,19 @@ public static class TestbedLoader
 
         // Last, once everything is valid: a bad file leaves nothing behind.
         CreateStateDirectory(stateDirectory);
-        return new Testbed(name, ProviderName, stateDirectory, machines, roleMap, NewTransport(), sourcePath: sourcePath);
+        return new Testbed(name, ProviderName, stateDirectory, machines, roleMap, NewTransport(transport), sourcePath: sourcePath);
     }
 
     /// <summary>The <see cref="Testbed.Provider"/> value of testbeds loaded from a file.</summary>
     public const string ProviderName = "Static";
 
     /// <summary>
-    /// The transport of a testbed from a file: the system OpenSSH client with the user's ~/.ssh/config, and master
-    /// sockets in a short folder of the testbed's own under /tmp.
+    /// The transport of a testbed from a file: per host, SSH.NET or the system OpenSSH client (with the user's
+    /// ~/.ssh/config, and master sockets in a short folder of the testbed's own under /tmp); see <see cref="TransportRouter"/>.
     /// </summary>
-    public static ISshTransport NewTransport() =>
-        new OpenSshTransport(new OpenSshOptions { ControlDirectory = OpenSshOptions.DefaultControlDirectory(Guid.NewGuid().ToString("N")[..12]) });
+    public static ISshTransport NewTransport(TransportKind? transport = null) =>
+        new TransportRouter(new OpenSshTransport(new OpenSshOptions { ControlDirectory = OpenSshOptions.DefaultControlDirectory(Guid.NewGuid().ToString("N")[..12]) }),
+            new TransportRouterOptions { Override = transport });
 
     /// <summary>Defaults first, then the host's own values over them; every machine gets its own deep copy.</summary>
     private static VariableDictionary MergeVariables(VariableDictionary defaults, VariableDictionary host)

@@ -177,6 +177,26 @@ public sealed class OpenSshTransport : ISshTransport
     private int ConfiguredPort(AgentMachine machine)
     {
         const int defaultPort = 22;
+        return ClientConfig(machine) is { } config && config.TryGetValue("port", out var values) &&
+               int.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var configured)
+            ? configured
+            : defaultPort;
+    }
+
+    private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>?> _clientConfigs = new();
+
+    /// <summary>
+    /// What ssh would use for the machine (<c>ssh -G</c> with its options: ~/.ssh/config applied), keyword to values,
+    /// read once per machine; null when there is no ssh client to ask.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? ClientConfig(AgentMachine machine)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        return _clientConfigs.GetOrAdd(ControlPath(machine), _ => ReadClientConfig(machine));
+    }
+
+    private IReadOnlyDictionary<string, IReadOnlyList<string>>? ReadClientConfig(AgentMachine machine)
+    {
         using var process = new Process { StartInfo = ClientCommand(machine, "-G") };
         try
         {
@@ -184,19 +204,22 @@ public sealed class OpenSshTransport : ISshTransport
             process.StandardInput.Close();
             var output = process.StandardOutput.ReadToEndAsync();
             _ = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(KillGrace) || !output.Wait(KillGrace)) { TryKill(process); return defaultPort; }
-            foreach (var line in output.Result.Split('\n'))
+            if (!process.WaitForExit(KillGrace) || !output.Wait(KillGrace) || process.ExitCode != 0) { TryKill(process); return null; }
+            var config = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            foreach (var line in output.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                if (line.StartsWith("port ", StringComparison.Ordinal) &&
-                    int.TryParse(line.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var configured))
-                    return configured;
+                var space = line.IndexOf(' ', StringComparison.Ordinal);
+                if (space <= 0) continue;
+                var key = line[..space];
+                if (!config.TryGetValue(key, out var values)) config[key] = values = new List<string>();
+                values.Add(line[(space + 1)..].Trim());
             }
-            return defaultPort;
+            return config.ToDictionary(p => p.Key, p => (IReadOnlyList<string>)p.Value, StringComparer.Ordinal);
         }
         catch (Exception ex) when (ex is Win32Exception or InvalidOperationException)
         {
-            // No ssh client: nothing else can decide the port either.
-            return defaultPort;
+            // No ssh client: nothing else can say what it would do.
+            return null;
         }
     }
 

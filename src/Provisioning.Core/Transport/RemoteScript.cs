@@ -52,15 +52,29 @@ internal static class RemoteScript
                 ? $"__prov_c=$(head -c {bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)}); "
                 : ReadStdinLines) + WatchAndEval;
         var parts = new List<string> { $"echo \"{PidMarker}$$\" >&2" };
-        if (!string.IsNullOrEmpty(workDir))
-        {
-            var wd = PosixShell.QuotePath(workDir);
-            parts.Add($"{{ mkdir -p -- {wd} 2>/dev/null; cd -- {wd}; }} || {{ echo \"provisioning: cannot enter working directory {workDir.Replace("\"", "")}\" >&2; exit 126; }}");
-        }
+        if (!string.IsNullOrEmpty(workDir)) parts.Add(EnterDirectory(workDir));
         // cd happens before sudo so the elevated shell inherits the directory. A login that is already root needs
         // no sudo, and many root-only hosts (containers, minimal images) have none installed.
         parts.Add(request.Sudo ? AsRoot + " sh -c " + PosixShell.Quote(body) : body);
         return "sh -c " + PosixShell.Quote(string.Join("; ", parts));
+    }
+
+    /// <summary>
+    /// The request as shell text run in place (by the persistent shell, which gives it /dev/null as stdin and kills
+    /// its group itself): enter the working directory, switch to sudo, run the command.
+    /// </summary>
+    public static string Inline(RemoteExecutionRequest request, string? workDir)
+    {
+        var parts = new List<string>();
+        if (!string.IsNullOrEmpty(workDir)) parts.Add(EnterDirectory(workDir));
+        parts.Add(request.Sudo ? AsRoot + " sh -c " + PosixShell.Quote(request.Command) : request.Command);
+        return string.Join("\n", parts);
+    }
+
+    private static string EnterDirectory(string workDir)
+    {
+        var wd = PosixShell.QuotePath(workDir);
+        return $"{{ mkdir -p -- {wd} 2>/dev/null; cd -- {wd}; }} || {{ echo \"provisioning: cannot enter working directory {workDir.Replace("\"", "")}\" >&2; exit 126; }}";
     }
 
     /// <summary>

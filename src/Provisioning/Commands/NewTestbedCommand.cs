@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Testbeds.Local;
+using Provisioning.Core.Transport;
 using Provisioning.Errors;
 using Provisioning.Pipeline;
 using Provisioning.Session;
@@ -67,6 +68,15 @@ public sealed class NewTestbedCommand : AgentCmdlet
     [ValidateSet(nameof(LocalNetwork.Host), nameof(LocalNetwork.Offline))]
     public string Network { get; set; } = nameof(LocalNetwork.Host);
 
+    /// <summary>
+    /// <para type="description">The SSH client of every machine: Auto (SSH.NET where it can serve the host, OpenSSH otherwise), SshNet or OpenSsh. Overrides the file's transport: keys.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateSet(nameof(TransportKind.Auto), nameof(TransportKind.SshNet), nameof(TransportKind.OpenSsh))]
+    public string? Transport { get; set; }
+
+    private TransportKind? ParsedTransport() => Transport is null ? null : Enum.Parse<TransportKind>(Transport, ignoreCase: true);
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -86,7 +96,7 @@ public sealed class NewTestbedCommand : AgentCmdlet
     private Testbed Load()
     {
         var file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        return InvokeEngine(() => TestbedLoader.Load(file), file);
+        return InvokeEngine(() => TestbedLoader.Load(file, ParsedTransport()), file);
     }
 
     private Testbed StartLocal()
@@ -98,6 +108,7 @@ public sealed class NewTestbedCommand : AgentCmdlet
             Name = Name,
             Isolation = Isolation is null ? null : Enum.Parse<LocalIsolation>(Isolation, ignoreCase: true),
             Network = Enum.Parse<LocalNetwork>(Network, ignoreCase: true),
+            Transport = ParsedTransport(),
         };
         var progress = new ProgressRecord(1, "New-Testbed", $"Starting {Count} local sshd agents");
         WriteProgress(progress);

@@ -73,6 +73,8 @@ namespace Provisioning.Errors;
     RecommendedAction = "Some packages were installed and others were not; Get-AgentPackage shows the machine's state. Fix the cause and run again: what is installed is kept.")]
 [ErrorMapping(ErrorKind.PackageManagerNotFound, "AgentPackageManagerNotFound", ErrorCategory.NotInstalled,
     RecommendedAction = "Install the manager first (for pip, set the machine's pip_executable variable to a virtual environment's pip).")]
+[ErrorMapping(ErrorKind.TransportUnavailable, "AgentMachineTransportUnavailable", ErrorCategory.NotImplemented,
+    RecommendedAction = "Use transport: auto (or openssh) for this host; Get-AgentMachine | Format-List Transport, TransportReason says why it was refused.")]
 public static class ErrorRecordFactory
 {
     private static readonly Dictionary<ErrorKind, ErrorMappingAttribute> Table =

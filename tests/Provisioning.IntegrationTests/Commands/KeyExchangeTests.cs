@@ -34,7 +34,7 @@ public sealed class KeyExchangeTests(LocalTestbedFixture fixture) : IDisposable
         try
         {
             var machine = testbed["lab"]!;
-            var transport = (OpenSshTransport)testbed.Transport;
+            var transport = ((TransportRouter)testbed.Transport).OpenSsh;
             // What ssh itself negotiates with these arguments, on a connection of its own (no master).
             var args = transport.BaseArguments(machine, master: false).Select(a => a.StartsWith("ControlPath=", StringComparison.Ordinal) ? "ControlPath=none" : a).ToList();
             var probe = new System.Diagnostics.ProcessStartInfo("ssh") { RedirectStandardError = true, RedirectStandardOutput = true };

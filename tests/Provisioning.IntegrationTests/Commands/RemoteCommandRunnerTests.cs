@@ -232,7 +232,7 @@ public sealed class RemoteCommandRunnerTests
     {
         var machine = Testbed.Machines[3];
         await RunAsync(new[] { machine }, new RemoteCommandSpec { Command = "true" });
-        var transport = (OpenSshTransport)Testbed.Transport;
+        var transport = ((TransportRouter)Testbed.Transport).OpenSsh;
         Assert.True(File.Exists(transport.ControlPath(machine)));
 
         var results = await RunAsync(Enumerable.Repeat(machine, 1).ToList(), new RemoteCommandSpec { Command = "echo $SSH_CONNECTION" });
@@ -247,7 +247,7 @@ public sealed class RemoteCommandRunnerTests
         var machines = Testbed.Machines.Take(2).ToList();
         await RunAsync(machines, new RemoteCommandSpec { Command = "true" });
         await Testbed.Transport.CloseAllAsync(CancellationToken.None);
-        Assert.All(machines, m => Assert.False(File.Exists(((OpenSshTransport)Testbed.Transport).ControlPath(m))));
+        Assert.All(machines, m => Assert.False(File.Exists(((TransportRouter)Testbed.Transport).OpenSsh.ControlPath(m))));
 
         var results = await RunAsync(machines, new RemoteCommandSpec { Command = "echo again" });
 
@@ -256,7 +256,7 @@ public sealed class RemoteCommandRunnerTests
 
     private OpenSshOptions SameOptions(string name)
     {
-        var options = ((OpenSshTransport)Testbed.Transport).Options;
+        var options = ((TransportRouter)Testbed.Transport).OpenSsh.Options;
         return new OpenSshOptions
         {
             ConfigFile = options.ConfigFile,

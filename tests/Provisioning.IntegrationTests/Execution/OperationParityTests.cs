@@ -43,7 +43,7 @@ public sealed partial class OperationParityTests(OperationParityTests.ParityTest
     {
         var real = Testbed.Machines[0];
         var dead = new AgentMachine("dead-1", "127.0.0.1", 0, [], real.Connection with { Port = ClosedLoopbackPort() });
-        var options = ((OpenSshTransport)Testbed.Transport).Options;
+        var options = ((TransportRouter)Testbed.Transport).OpenSsh.Options;
         await using var testbed = new Testbed("dead", TestbedLoader.ProviderName, Testbed.StateDirectory, [dead], new Dictionary<string, IReadOnlyList<string>>(),
             new OpenSshTransport(new OpenSshOptions { ConfigFile = options.ConfigFile, ControlDirectory = options.ControlDirectory + "-dead", ConnectTimeout = TimeSpan.FromSeconds(5) }));
         using var local = new ScratchFolder();
@@ -129,7 +129,7 @@ public sealed partial class OperationParityTests(OperationParityTests.ParityTest
 
     private int MasterPid(AgentMachine machine)
     {
-        var transport = (OpenSshTransport)Testbed.Transport;
+        var transport = ((TransportRouter)Testbed.Transport).OpenSsh;
         var check = new ProcessStartInfo("ssh") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[] { "-F", transport.Options.ConfigFile!, "-S", transport.ControlPath(machine), "-O", "check", machine.Address }) check.ArgumentList.Add(a);
         using var process = Process.Start(check)!;

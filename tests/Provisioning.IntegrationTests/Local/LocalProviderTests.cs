@@ -62,7 +62,7 @@ public sealed class LocalProviderTests
     {
         var state = Path.Combine(Path.GetTempPath(), "prov-" + new string('l', 90));
         var testbed = await Start(new LocalTestbedOptions { Count = 1, StateDirectory = state });
-        var control = ((Provisioning.Core.Transport.OpenSshTransport)testbed.Transport).Options.ControlDirectory;
+        var control = ((Provisioning.Core.Transport.TransportRouter)testbed.Transport).OpenSsh.Options.ControlDirectory;
         try
         {
             Assert.False(control.StartsWith(state, StringComparison.Ordinal));

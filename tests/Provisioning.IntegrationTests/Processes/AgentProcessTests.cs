@@ -175,7 +175,7 @@ public sealed class AgentProcessTests(AgentProcessTests.ProcessTestbed fixture) 
         await Testbed.Transport.CloseAllAsync(CancellationToken.None);   // the controller disconnects
 
         // Another controller: a testbed of its own, with its own transport, on the same agent.
-        var options = ((OpenSshTransport)Testbed.Transport).Options;
+        var options = ((TransportRouter)Testbed.Transport).OpenSsh.Options;
         var twin = new AgentMachine(machine.Name, machine.Address, 0, [], machine.Connection);
         await using var other = new Testbed("other-controller", TestbedLoader.ProviderName, Testbed.StateDirectory, [twin], new Dictionary<string, IReadOnlyList<string>>(),
             new OpenSshTransport(new OpenSshOptions { ConfigFile = options.ConfigFile, ControlDirectory = options.ControlDirectory + "-other" }));

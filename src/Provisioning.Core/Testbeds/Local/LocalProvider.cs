@@ -134,7 +134,15 @@ public static class LocalProvider
         foreach (var (role, _) in options.Roles ?? new Dictionary<string, int>())
             roles[role] = machines.Where(m => m.HasRole(role)).Select(m => m.Name).ToArray();
 
-        var transport = new OpenSshTransport(new OpenSshOptions { ControlDirectory = controlDirectory, ConfigFile = files.SshConfig });
+        // The provider wrote the whole client configuration, so there is nothing for ssh -G to add; offline agents sit
+        // in a network namespace that only nsenter's ProxyCommand reaches.
+        var transport = new TransportRouter(new OpenSshTransport(new OpenSshOptions { ControlDirectory = controlDirectory, ConfigFile = files.SshConfig }),
+            new TransportRouterOptions
+            {
+                Override = options.Transport,
+                ReadClientConfig = false,
+                OpenSshOnlyReason = network is null ? null : "offline agents are reached through nsenter (a ProxyCommand)",
+            });
         var testbedName = options.Name ?? "local-" + Guid.NewGuid().ToString("N")[..6];
         var notes = launcher.FallbackReason is { } reason ? new[] { reason } : [];
         return new Testbed(testbedName, ProviderName, state, machines, roles, transport, sourcePath: null, lifetime, notes);

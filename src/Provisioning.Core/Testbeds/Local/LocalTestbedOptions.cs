@@ -19,6 +19,8 @@ public sealed class LocalTestbedOptions
     public LocalIsolation? Isolation { get; init; }
     /// <summary>The agents' network: this machine's, or one of the testbed's own with no route out.</summary>
     public LocalNetwork Network { get; init; } = LocalNetwork.Host;
+    /// <summary>The transport of every agent (New-Testbed -Transport); null: <c>PROVISIONING_TRANSPORT</c>, else auto.</summary>
+    public Transport.TransportKind? Transport { get; init; }
 
     /// <summary>sshd to run instead of the one found on this machine (tests).</summary>
     internal string? SshdPath { get; init; }

@@ -10,7 +10,7 @@ namespace Provisioning.Core.Testbeds.Yaml;
 internal sealed class TestbedFileReader
 {
     private static readonly string[] TopLevelKeys = ["name", "state_dir", "defaults", "hosts", "roles"];
-    private static readonly string[] DefaultsKeys = ["user", "port", "identity_file", "proxy_jump", "known_hosts", "trust_new_host_keys", "workdir", "kex", "vars"];
+    private static readonly string[] DefaultsKeys = ["user", "port", "identity_file", "proxy_jump", "known_hosts", "trust_new_host_keys", "workdir", "kex", "transport", "vars"];
     private static readonly string[] HostKeys = ["address", .. DefaultsKeys];
 
     /// <summary>Characters a host or role name cannot hold, because host patterns give them a meaning.</summary>
@@ -175,6 +175,7 @@ internal sealed class TestbedFileReader
             TrustNewHostKeys = Node("trust_new_host_keys") is { } trust ? ReadBool(trust, Sub("trust_new_host_keys")) : null,
             WorkDir = Node("workdir") is { } workdir ? ReadString(workdir, Sub("workdir")) : null,
             FastKeyExchange = Node("kex") is { } kex ? ReadKex(kex, Sub("kex")) : null,
+            Transport = Node("transport") is { } transport ? ReadTransport(transport, Sub("transport")) : null,
         };
         var variables = Node("vars") is { } vars && AsMapping(vars, Sub("vars"), "variables") is { } varsMapping
             ? YamlValueConverter.ToDictionary(varsMapping, Sub("vars"), _file)
@@ -255,6 +256,15 @@ internal sealed class TestbedFileReader
         "fast" => true,
         "default" => false,
         var other => throw Fail(node, path, $"kex is 'default' or 'fast' (curve25519-sha256 only, without post-quantum protection), not '{other}'."),
+    };
+
+    private Transport.TransportKind? ReadTransport(YamlSourceNode node, string path) => ReadString(node, path)?.ToLowerInvariant() switch
+    {
+        null => null,
+        "auto" => Transport.TransportKind.Auto,
+        "sshnet" or "ssh.net" => Transport.TransportKind.SshNet,
+        "openssh" => Transport.TransportKind.OpenSsh,
+        var other => throw Fail(node, path, $"transport is 'auto', 'sshnet' or 'openssh', not '{other}'."),
     };
 
     private string? ReadLocalPath(YamlSourceNode node, string path)

@@ -1,0 +1,290 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Renci.SshNet;
+
+namespace Provisioning.Core.Transport;
+
+/// <summary>
+/// One POSIX <c>sh</c> on a host, kept open on an SSH.NET session channel, that runs framed commands one at a time:
+/// the remote sshd starts a shell once per channel instead of once per command (the per-command cost left after
+/// the connection itself, as Mitogen removes it for Ansible).
+/// <para>
+/// Protocol, all lines tagged with a random token <c>T</c> of this shell: the controller writes <c>T C</c>, the
+/// command's lines and <c>T E</c>; the shell runs the command in a subshell (stdin /dev/null, stdout and stderr on
+/// the channel) and then writes <c>\nT X code\n</c> on both streams, so each stream's end is known without a length.
+/// While a command runs, a forked watcher reads the channel: a <c>T K</c> line (Ctrl+C, timeout) or EOF (the
+/// controller or its connection died) makes it kill the shell's whole process group (the channel's session), so
+/// nothing of the command survives, as on the OpenSSH path; a killed shell is not reused.
+/// </para>
+/// </summary>
+internal sealed class PersistentShell : IAsyncDisposable
+{
+    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
+    private readonly Channel<byte[]> _input = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly FrameSink _stdout;
+    private readonly FrameSink _stderr;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Shell? _shell;
+
+    private PersistentShell()
+    {
+        _stdout = new FrameSink(Encoding.ASCII.GetBytes($"\n{_token} X "), _closed.Task);
+        _stderr = new FrameSink(Encoding.ASCII.GetBytes($"\n{_token} X "), _closed.Task);
+    }
+
+    /// <summary>False once the shell was killed or its channel closed.</summary>
+    public bool Usable { get; private set; } = true;
+
+    /// <summary>Commands longer than this go on an exec channel: the shell reads them byte by byte.</summary>
+    public const int MaxCommandBytes = 2048;
+
+    // dash-compatible. An asynchronous list gets /dev/null as stdin, so the watcher reads a copy of it (fd 3),
+    // which the command does not inherit. The watcher traps TERM before it kills the group so that it lives to send the KILL.
+    private string Loop() =>
+        $"exec 3<&0; T={_token}; NL=$(printf '\\nx'); NL=${{NL%x}}; printf '\\n%s X 0\\n' $T; printf '\\n%s X 0\\n' $T >&2; " +
+        "while IFS= read -r h; do [ \"$h\" = \"$T C\" ] || continue; c=; " +
+        "while IFS= read -r l; do [ \"$l\" = \"$T E\" ] && break; c=\"$c$l$NL\"; done; " +
+        "( eval \"$c\" ) </dev/null 3<&- & p=$!; " +
+        "{ IFS= read -r k <&3; trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0; } >/dev/null 2>&1 & w=$!; " +
+        "wait $p; r=$?; kill $w 2>/dev/null; wait $w 2>/dev/null; " +
+        "printf '\\n%s X %s\\n' $T $r; printf '\\n%s X %s\\n' $T $r >&2; done";
+
+    /// <summary>Opens the channel and waits until the shell answers; throws when the server refuses a channel.</summary>
+    public static async Task<PersistentShell> OpenAsync(SshClient client, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var shell = new PersistentShell();
+        var input = new ChannelReaderStream(shell._input.Reader);
+        // The user's login shell starts first (the "shell" request), so anything its profile prints comes before
+        // the ready frame and is dropped; one line makes it exec sh, so a csh or fish login works too.
+        var ssh = client.CreateShellNoTerminal(input, shell._stdout, shell._stderr, 32 * 1024);
+        ssh.Stopped += (_, _) => shell.MarkClosed();
+        ssh.ErrorOccurred += (_, _) => shell.MarkClosed();
+        shell._shell = ssh;
+        shell._stdout.Begin(int.MaxValue);
+        shell._stderr.Begin(int.MaxValue);
+        await Task.Run(ssh.Start, cancellationToken).ConfigureAwait(false);
+        shell.Send($"exec /bin/sh -c '{shell.Loop().Replace("'", "'\\''", StringComparison.Ordinal)}'\n");
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(timeout);
+        try
+        {
+            await Task.WhenAll(shell._stdout.Done, shell._stderr.Done).WaitAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch
+        {
+            await shell.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        if (shell._stdout.ExitCode is null)
+        {
+            await shell.DisposeAsync().ConfigureAwait(false);
+            throw new IOException("The remote shell closed before it was ready.");
+        }
+        return shell;
+    }
+
+    /// <summary>The outcome of one framed command.</summary>
+    public sealed record Result(int? ExitCode, byte[] Stdout, byte[] Stderr, bool Truncated, bool Stopped);
+
+    /// <summary>
+    /// Runs shell text; <paramref name="stop"/> (timeout or cancellation) kills it and the shell. A null exit code
+    /// with <see cref="Result.Stopped"/> false means the channel closed under the command.
+    /// </summary>
+    public async Task<Result> RunAsync(string command, int outputLimit, CancellationToken stop)
+    {
+        _stdout.Begin(outputLimit);
+        _stderr.Begin(outputLimit);
+        var text = new StringBuilder().Append(_token).Append(" C\n").Append(Encoding.UTF8.GetString(RemoteScript.CommandBytes(command)))
+            .Append(_token).Append(" E\n");
+        Send(text.ToString());
+        var stopped = false;
+        try
+        {
+            await Task.WhenAll(_stdout.Done, _stderr.Done).WaitAsync(stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            stopped = true;
+            Usable = false;
+            Send($"{_token} K\n");
+            // The group dies at once; give its last output a moment to arrive.
+            try { await _closed.Task.WaitAsync(TimeSpan.FromSeconds(3), CancellationToken.None).ConfigureAwait(false); }
+            catch (TimeoutException) { }
+        }
+        var code = stopped ? null : _stdout.ExitCode;
+        if (code is null) Usable = false;
+        return new Result(code, _stdout.Collected(), _stderr.Collected(), _stdout.Truncated || _stderr.Truncated, stopped);
+    }
+
+    private void Send(string text) => _input.Writer.TryWrite(Encoding.UTF8.GetBytes(text));
+
+    private void MarkClosed()
+    {
+        Usable = false;
+        _closed.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Usable = false;
+        _input.Writer.TryComplete();
+        if (_shell is { } shell)
+        {
+            try
+            {
+                await Task.Run(() =>
+                {
+                    if (shell.IsStarted) shell.Stop();
+                    shell.Dispose();
+                }).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or ObjectDisposedException or InvalidOperationException or Renci.SshNet.Common.SshException)
+            {
+                // The session is going away anyway.
+            }
+        }
+        _closed.TrySetResult();
+    }
+
+    /// <summary>
+    /// Receives one stream of the channel (on SSH.NET's session thread) and finds the end frame of the current
+    /// command: <c>\nT X code\n</c>, which is always the last thing written before the shell waits.
+    /// </summary>
+    private sealed class FrameSink : Stream
+    {
+        private const int TailLength = 96;
+        private readonly byte[] _marker;
+        private readonly Task _closed;
+        private readonly object _gate = new();
+        private MemoryStream _kept = new();
+        private readonly byte[] _tail = new byte[TailLength];
+        private int _tailCount;
+        private long _total;
+        private int _limit;
+        private TaskCompletionSource<int?> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public FrameSink(byte[] marker, Task closed)
+        {
+            _marker = marker;
+            _closed = closed;
+            _ = closed.ContinueWith(_ => { lock (_gate) _done.TrySetResult(null); }, TaskScheduler.Default);
+        }
+
+        public Task Done => _done.Task;
+        public int? ExitCode => _done.Task.IsCompletedSuccessfully ? _done.Task.Result : null;
+
+        /// <summary>True when the command wrote more than the limit (the rest was dropped).</summary>
+        public bool Truncated
+        {
+            get { lock (_gate) return (_frameStart ?? _total) > _limit; }
+        }
+
+        private long? _frameStart;
+
+        public void Begin(int limit)
+        {
+            lock (_gate)
+            {
+                _kept = new MemoryStream();
+                _tailCount = 0;
+                _total = 0;
+                _frameStart = null;
+                _limit = limit;
+                _done = new TaskCompletionSource<int?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (_closed.IsCompleted) _done.TrySetResult(null);
+            }
+        }
+
+        /// <summary>What the command wrote, without the end frame, cut at the limit.</summary>
+        public byte[] Collected()
+        {
+            lock (_gate)
+            {
+                var length = (int)Math.Min(Math.Min(_frameStart ?? _total, _limit), _kept.Length);
+                var bytes = _kept.GetBuffer();
+                return bytes.AsSpan(0, length).ToArray();
+            }
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                if (_done.Task.IsCompleted) return;
+                // Bytes past the limit are kept only as far as a frame could reach, so it can be cut off.
+                var room = (int)Math.Clamp(_limit + (long)TailLength - _kept.Length, 0, count);
+                _kept.Write(buffer, offset, room);
+                _total += count;
+                var span = buffer.AsSpan(offset, count);
+                if (span.Length >= TailLength)
+                {
+                    span[^TailLength..].CopyTo(_tail);
+                    _tailCount = TailLength;
+                }
+                else
+                {
+                    var keep = Math.Min(_tailCount, TailLength - span.Length);
+                    _tail.AsSpan(_tailCount - keep, keep).CopyTo(_tail);
+                    span.CopyTo(_tail.AsSpan(keep));
+                    _tailCount = keep + span.Length;
+                }
+                TryFinish();
+            }
+        }
+
+        private void TryFinish()
+        {
+            var tail = _tail.AsSpan(0, _tailCount);
+            if (tail.Length == 0 || tail[^1] != (byte)'\n') return;
+            var at = tail.LastIndexOf(_marker);
+            if (at < 0) return;
+            var digits = tail[(at + _marker.Length)..^1];
+            if (!int.TryParse(Encoding.ASCII.GetString(digits), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code)) return;
+            _frameStart = _total - tail.Length + at;
+            _done.TrySetResult(code);
+        }
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    /// <summary>The shell's stdin: SSH.NET's input thread awaits the next frame the controller queued.</summary>
+    private sealed class ChannelReaderStream(ChannelReader<byte[]> reader) : Stream
+    {
+        private byte[] _current = [];
+        private int _offset;
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            if (_offset >= _current.Length)
+            {
+                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false) || !reader.TryRead(out var next)) return 0;
+                _current = next;
+                _offset = 0;
+            }
+            var n = Math.Min(count, _current.Length - _offset);
+            Buffer.BlockCopy(_current, _offset, buffer, offset, n);
+            _offset += n;
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
