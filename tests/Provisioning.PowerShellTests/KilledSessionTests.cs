@@ -61,8 +61,10 @@ public sealed class KilledSessionTests
         }
     }
 
-    [SkippableFact]
-    public void A_killed_controller_leaves_no_remote_command_running()
+    [SkippableTheory]
+    [InlineData("OpenSsh")]
+    [InlineData("SshNet")]
+    public void A_killed_controller_leaves_no_remote_command_running(string transport)
     {
         var pwsh = PwshSession.Dll();
         Skip.If(pwsh is null, "the pwsh local tool is not restored: run 'dotnet tool restore' in the repository (.ci/run does)");
@@ -73,7 +75,7 @@ public sealed class KilledSessionTests
         try
         {
             var marker = $"sleep {3000 + Random.Shared.Next(1000, 9000)}";
-            controller = PwshSession.Start(pwsh!, $"$tb = New-Testbed -Path '{yaml}'; 'ready'; Get-AgentMachine | Invoke-RemoteCommand '{marker}; echo done'");
+            controller = PwshSession.Start(pwsh!, $"$tb = New-Testbed -Path '{yaml}' -Transport {transport}; 'ready'; Get-AgentMachine | Invoke-RemoteCommand '{marker}; echo done'");
             Assert.Equal("ready", PwshSession.ReadLine(controller));
             var clock = Stopwatch.StartNew();
             while (PwshSession.Processes().Count(p => p.CommandLine.Trim() == marker) < 3 && clock.Elapsed < Patience) Thread.Sleep(100);

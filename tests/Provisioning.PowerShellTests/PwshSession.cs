@@ -12,9 +12,10 @@ internal static class PwshSession
     /// <summary>How long a session may take to answer.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    public static Process Start(string pwsh, string script)
+    public static Process Start(string pwsh, string script, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = RepositoryPaths.Root };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         foreach (var a in new[] { pwsh, "-NoProfile", "-NonInteractive", "-Command", $"Import-Module '{RepositoryPaths.ModuleManifest}'; " + script })
             start.ArgumentList.Add(a);
         return Process.Start(start)!;

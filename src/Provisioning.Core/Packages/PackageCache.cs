@@ -165,7 +165,9 @@ public sealed class PackageCache
     {
         var path = Path.Combine(Root, entry.File);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var part = path + ".part-" + Environment.ProcessId;
+        // Another PackageCache over the same folder (another host's step, another session) may download the same
+        // file at once: each writes its own part, and the last rename wins with the same verified bytes.
+        var part = $"{path}.part-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
         try
         {
             if (uri.IsFile)
@@ -232,10 +234,55 @@ public sealed class PackageCache
         }
     }
 
+    private static readonly object SaveGate = new();
+
+    /// <summary>
+    /// Writes the manifest, merged with what is on disk now: other caches over the same folder (another host's
+    /// provisioning step, another session) may have added entries since this one was opened, and none may be lost.
+    /// </summary>
     private void Save()
     {
         var manifest = Path.Combine(Root, ManifestName);
-        var temporary = manifest + ".tmp-" + Environment.ProcessId;
+        var temporary = $"{manifest}.tmp-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+        lock (SaveGate)
+        {
+            using var exclusive = LockManifest(manifest);
+            if (File.Exists(manifest))
+            {
+                try
+                {
+                    var onDisk = JsonSerializer.Deserialize<ManifestFile>(File.ReadAllText(manifest), Json)?.Packages ?? [];
+                    foreach (var entry in onDisk)
+                        if (!_entries.Any(e => e.File == entry.File) && File.Exists(Path.Combine(Root, entry.File))) _entries.Add(entry);
+                }
+                catch (Exception ex) when (ex is JsonException or IOException)
+                {
+                    // An unreadable manifest is replaced by this one's entries.
+                }
+            }
+            WriteManifest(manifest, temporary);
+        }
+    }
+
+    /// <summary>An exclusive lock file next to the manifest, held while it is read, merged and replaced.</summary>
+    private static FileStream? LockManifest(string manifest)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            try
+            {
+                return new FileStream(manifest + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                Thread.Sleep(25);
+            }
+        }
+        return null;
+    }
+
+    private void WriteManifest(string manifest, string temporary)
+    {
         var listed = _entries.OrderBy(e => e.Manager).ThenBy(e => e.Name, StringComparer.Ordinal).ThenBy(e => e.File, StringComparer.Ordinal).ToArray();
         File.WriteAllText(temporary, JsonSerializer.Serialize(new ManifestFile { Packages = listed }, Json));
         File.Move(temporary, manifest, overwrite: true);

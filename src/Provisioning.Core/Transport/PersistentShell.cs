@@ -25,6 +25,7 @@ internal sealed class PersistentShell : IAsyncDisposable
     private readonly FrameSink _stdout;
     private readonly FrameSink _stderr;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Shell? _shell;
 
     private PersistentShell()
@@ -58,7 +59,8 @@ internal sealed class PersistentShell : IAsyncDisposable
         // The user's login shell starts first (the "shell" request), so anything its profile prints comes before
         // the ready frame and is dropped; one line makes it exec sh, so a csh or fish login works too.
         var ssh = client.CreateShellNoTerminal(input, shell._stdout, shell._stderr, 32 * 1024);
-        ssh.Stopped += (_, _) => shell.MarkClosed();
+        // Stopped comes on a thread of its own once the channel has closed and the input thread has ended.
+        ssh.Stopped += (_, _) => { shell.MarkClosed(); shell._stopped.TrySetResult(); };
         ssh.ErrorOccurred += (_, _) => shell.MarkClosed();
         shell._shell = ssh;
         shell._stdout.Begin(int.MaxValue);
@@ -125,26 +127,26 @@ internal sealed class PersistentShell : IAsyncDisposable
         _closed.TrySetResult();
     }
 
+    /// <summary>
+    /// Closes the channel. SSH.NET's Shell must not be disposed before its channel has closed (its input thread
+    /// would then touch disposed handles on a pool thread and crash the process), so it is disposed only after
+    /// its Stopped event; a shell whose session died without one is left to the collector.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         Usable = false;
-        _input.Writer.TryComplete();
-        if (_shell is { } shell)
+        if (_shell is not { } shell) return;
+        try
         {
-            try
-            {
-                await Task.Run(() =>
-                {
-                    if (shell.IsStarted) shell.Stop();
-                    shell.Dispose();
-                }).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is TimeoutException or ObjectDisposedException or InvalidOperationException or Renci.SshNet.Common.SshException)
-            {
-                // The session is going away anyway.
-            }
+            await Task.Run(() => { if (shell.IsStarted && !_stopped.Task.IsCompleted) shell.Stop(); }).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await _stopped.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            // Stopped is raised on its own thread after the input thread has finished.
+            shell.Dispose();
         }
-        _closed.TrySetResult();
+        catch (Exception ex) when (ex is TimeoutException or ObjectDisposedException or InvalidOperationException or Renci.SshNet.Common.SshException)
+        {
+            // The session is going away anyway.
+        }
     }
 
     /// <summary>
@@ -266,7 +268,13 @@ internal sealed class PersistentShell : IAsyncDisposable
         {
             if (_offset >= _current.Length)
             {
-                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false) || !reader.TryRead(out var next)) return 0;
+                // Never EOF: SSH.NET's input loop does not stop on a zero read, it would spin; the channel's close ends it.
+                byte[]? next;
+                while (!reader.TryRead(out next))
+                {
+                    if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                        await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                }
                 _current = next;
                 _offset = 0;
             }

@@ -171,8 +171,19 @@ public sealed class SshNetTransport : ISshTransport
         using var command = connection.Client.CreateCommand(RemoteScript.Build(request, workDir));
         // Opening a channel waits on SSH.NET's session semaphore synchronously.
         Task execution = Task.CompletedTask;
-        await Task.Run(() => { execution = command.ExecuteAsync(CancellationToken.None); }, stop).ConfigureAwait(false);
-        var input = command.CreateInputStream();
+        Stream input = Stream.Null;
+        await Task.Run(() =>
+        {
+            execution = command.ExecuteAsync(CancellationToken.None);
+            try
+            {
+                input = command.CreateInputStream();
+            }
+            catch (InvalidOperationException) when (execution.IsCompleted)
+            {
+                // A command that ended before its stdin was opened (it reads none).
+            }
+        }, stop).ConfigureAwait(false);
         var stderr = new StderrCollector(request.OutputLimitBytes);
         var stdout = new CappedBuffer(request.OutputLimitBytes);
         using var ioCancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -191,6 +202,7 @@ public sealed class SshNetTransport : ISshTransport
         var stdinTask = FeedInputAsync(input, request, execution, ioCancel.Token);
 
         var stopped = false;
+        Exception? lost = null;
         try
         {
             await execution.WaitAsync(stop).ConfigureAwait(false);
@@ -202,12 +214,36 @@ public sealed class SshNetTransport : ISshTransport
             await KillAsync(connection, stderr.RemotePid).ConfigureAwait(false);
             ioCancel.Cancel();
         }
+        catch (Exception ex) when (ex is SshException or SocketException or ObjectDisposedException)
+        {
+            lost = ex;
+            ioCancel.Cancel();
+        }
         catch (Exception ex) when (request.ReadOutput is not null && ex is IOException or ProvisioningException)
         {
-            await KillAsync(connection, stderr.RemotePid).ConfigureAwait(false);
-            throw;
+            // The output consumer failed: a connection that died under it is a lost connection; anything else
+            // (disk full, checksum) is the consumer's own error, after the remote side is stopped.
+            ioCancel.Cancel();
+            if (!connection.Client.IsConnected || (execution.IsCompleted && command.ExitStatus is null)) lost = ex;
+            else
+            {
+                await KillAsync(connection, stderr.RemotePid).ConfigureAwait(false);
+                await Settle(stdinTask, stdoutTask, stderrTask).ConfigureAwait(false);
+                throw;
+            }
         }
+        // Every stream task has finished (or given up) before the result goes back: a consumer still writing a
+        // local file after its host's result would race the caller's cleanup.
         await Settle(stdinTask, stdoutTask, stderrTask).ConfigureAwait(false);
+        if (lost is not null)
+        {
+            Forget(connection);
+            return new RemoteExecution
+            {
+                Outcome = ExecutionOutcome.ConnectionLost, Stderr = stderr.Text(),
+                FailureKind = ErrorKind.ConnectionLost, FailureMessage = $"Connection to {connection.Endpoint.Name} lost: {lost.Message}",
+            };
+        }
         var text = stderr.Text();
         if (stopped) return new RemoteExecution { Outcome = ExecutionOutcome.Cancelled, Stdout = stdout.Text(), Stderr = text, OutputTruncated = stdout.Truncated || stderr.Truncated };
         if (command.ExitStatus is not { } code)
@@ -331,6 +367,12 @@ public sealed class SshNetTransport : ISshTransport
         }
     }
 
+    /// <summary>The key exchange and host key algorithms of the machine's open connection, if one is open (diagnostics, tests).</summary>
+    public (string KeyExchange, string HostKey)? NegotiatedAlgorithms(AgentMachine machine) =>
+        _connections.TryGetValue(_resolve(machine).ConnectionKey, out var lazy) && lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully
+            ? (lazy.Value.Result.Client.ConnectionInfo.CurrentKeyExchangeAlgorithm ?? "", lazy.Value.Result.Client.ConnectionInfo.CurrentHostKeyAlgorithm ?? "")
+            : null;
+
     /// <inheritdoc />
     public int EffectivePort(AgentMachine machine) => machine.Connection.Port ?? _resolve(machine).Port;
 
@@ -451,8 +493,8 @@ public sealed class SshNetTransport : ISshTransport
                     e.CanTrust = true;
                     break;
                 case HostKeyVerdict.Unknown:
-                    refusal = $"Host key verification failed: no {type} key of {endpoint.LookupName} is known " +
-                              $"(in {string.Join(", ", endpoint.KnownHostsFiles)}), and new host keys are not trusted.";
+                    refusal = $"No {type} host key is known for {endpoint.LookupName} (in {string.Join(", ", endpoint.KnownHostsFiles)}), " +
+                              "and new host keys are not trusted. Host key verification failed.";
                     e.CanTrust = false;
                     break;
                 case HostKeyVerdict.Changed:
@@ -461,11 +503,11 @@ public sealed class SshNetTransport : ISshTransport
                     e.CanTrust = false;
                     break;
                 case HostKeyVerdict.Revoked:
-                    refusal = $"Host key verification failed: the {type} key of {endpoint.LookupName} is marked @revoked.";
+                    refusal = $"The {type} key of {endpoint.LookupName} is marked @revoked. Host key verification failed.";
                     e.CanTrust = false;
                     break;
                 default:
-                    refusal = $"Host key verification failed: {endpoint.LookupName} is under a @cert-authority line, which only the OpenSSH transport checks.";
+                    refusal = $"{endpoint.LookupName} is under a @cert-authority line, which only the OpenSSH transport checks. Host key verification failed.";
                     e.CanTrust = false;
                     break;
             }

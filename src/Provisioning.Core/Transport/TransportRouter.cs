@@ -46,6 +46,9 @@ public sealed class TransportRouter : ISshTransport
     /// <summary>The OpenSSH side (its options, ControlPath).</summary>
     public OpenSshTransport OpenSsh => _openSsh;
 
+    /// <summary>The SSH.NET side.</summary>
+    public SshNetTransport SshNet => _sshNet;
+
     /// <summary>The transport the machine uses, and why.</summary>
     public TransportChoice Choice(AgentMachine machine) => DecisionFor(machine).Choice;
 

@@ -22,8 +22,10 @@ public sealed class ProxyJumpTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    [Fact]
-    public async Task A_host_behind_a_frontend_of_the_testbed_is_reached_through_it()
+    [Theory]
+    [InlineData("openssh")]
+    [InlineData("sshnet")]
+    public async Task A_host_behind_a_frontend_of_the_testbed_is_reached_through_it(string transport)
     {
         var frontend = _fixture.Testbed.Machines[4];
         var node = _fixture.Testbed.Machines[5];
@@ -36,6 +38,7 @@ public sealed class ProxyJumpTests : IDisposable
               user: {c.User}
               identity_file: {c.IdentityFile}
               known_hosts: {c.KnownHostsFile}
+              transport: {transport}
             hosts:
               frontend: {"{"} address: {frontend.Address}, port: {frontend.Port} {"}"}
               node: {"{"} address: {node.Address}, port: {node.Port}, proxy_jump: frontend {"}"}
@@ -51,8 +54,11 @@ public sealed class ProxyJumpTests : IDisposable
             var result = Assert.Single(results);
             Assert.True(result.Succeeded, result.Error?.Message + result.Stderr);
             Assert.Equal(node.Name, result.Stdout.Trim());
-            // The node's master connection lives on, and so does the ssh -W that carries it through the frontend.
-            Assert.NotEmpty(ProcessTable.WithCommandLineContaining(jumpProcess));
+            Assert.Equal(transport == "sshnet" ? "SshNet" : "OpenSsh", testbed["node"]!.Transport);
+            // On OpenSSH, the node's master connection lives on, and so does the ssh -W that carries it through the
+            // frontend; SSH.NET carries it in process, on a channel of the frontend's connection.
+            if (transport == "openssh") Assert.NotEmpty(ProcessTable.WithCommandLineContaining(jumpProcess));
+            else Assert.Empty(ProcessTable.WithCommandLineContaining(jumpProcess));
         }
         finally
         {
@@ -63,12 +69,14 @@ public sealed class ProxyJumpTests : IDisposable
         Assert.Empty(ProcessTable.WithCommandLineContaining(jumpProcess));
     }
 
-    [Fact]
-    public async Task A_jump_host_outside_the_testbed_uses_the_testbeds_key_and_known_hosts()
+    [Theory]
+    [InlineData("openssh")]
+    [InlineData("sshnet")]
+    public async Task A_jump_host_outside_the_testbed_uses_the_testbeds_key_and_known_hosts(string transport)
     {
         var jump = _fixture.Testbed.Machines[4];
         var node = _fixture.Testbed.Machines[5];
-        var testbed = TestbedLoader.Load(WriteTestbed("outside.yaml", $"{jump.User}@{jump.Address}:{jump.Port}", node, _fixture.Testbed.Machines[0].Connection.KnownHostsFile!));
+        var testbed = TestbedLoader.Load(WriteTestbed("outside.yaml", $"{jump.User}@{jump.Address}:{jump.Port}", node, _fixture.Testbed.Machines[0].Connection.KnownHostsFile!, transport));
         try
         {
             var result = await RunHostname(testbed["node"]!);
@@ -81,21 +89,25 @@ public sealed class ProxyJumpTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_chain_of_two_jump_hosts_outside_the_testbed_is_followed_in_order()
+    [Theory]
+    [InlineData("openssh")]
+    [InlineData("sshnet")]
+    public async Task A_chain_of_two_jump_hosts_outside_the_testbed_is_followed_in_order(string transport)
     {
         var first = _fixture.Testbed.Machines[3];
         var second = _fixture.Testbed.Machines[4];
         var node = _fixture.Testbed.Machines[5];
         var chain = $"{first.User}@{first.Address}:{first.Port},{second.User}@{second.Address}:{second.Port}";
-        var testbed = TestbedLoader.Load(WriteTestbed("chain.yaml", chain, node, _fixture.Testbed.Machines[0].Connection.KnownHostsFile!));
+        var testbed = TestbedLoader.Load(WriteTestbed("chain.yaml", chain, node, _fixture.Testbed.Machines[0].Connection.KnownHostsFile!, transport));
         try
         {
             var result = await RunHostname(testbed["node"]!);
             Assert.True(result.Succeeded, result.Error?.Message + result.Stderr);
             Assert.Equal(node.Name, result.Stdout.Trim());
-            // The second hop is reached through the first: its ssh -W runs inside the first one's ProxyCommand.
-            Assert.Contains(ProcessTable.WithCommandLineContaining($"-W [{second.Address}]:{second.Port} -- {first.Address}"), _ => true);
+            Assert.Equal(transport == "sshnet" ? "SshNet" : "OpenSsh", testbed["node"]!.Transport);
+            // On OpenSSH, the second hop is reached through the first: its ssh -W runs inside the first one's ProxyCommand.
+            if (transport == "openssh")
+                Assert.Contains(ProcessTable.WithCommandLineContaining($"-W [{second.Address}]:{second.Port} -- {first.Address}"), _ => true);
         }
         finally
         {
@@ -103,8 +115,10 @@ public sealed class ProxyJumpTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_failed_jump_names_the_jump_host_and_the_real_reason()
+    [Theory]
+    [InlineData("openssh")]
+    [InlineData("sshnet")]
+    public async Task A_failed_jump_names_the_jump_host_and_the_real_reason(string transport)
     {
         var jump = _fixture.Testbed.Machines[4];
         var node = _fixture.Testbed.Machines[5];
@@ -113,7 +127,7 @@ public sealed class ProxyJumpTests : IDisposable
         File.WriteAllLines(knownHosts, File.ReadAllLines(_fixture.Testbed.Machines[0].Connection.KnownHostsFile!)
             .Where(l => !l.StartsWith($"[{jump.Address}]:{jump.Port} ", StringComparison.Ordinal)));
         var spec = $"{jump.User}@{jump.Address}:{jump.Port}";
-        var testbed = TestbedLoader.Load(WriteTestbed("failing.yaml", spec, node, knownHosts));
+        var testbed = TestbedLoader.Load(WriteTestbed("failing.yaml", spec, node, knownHosts, transport));
         try
         {
             var result = await RunHostname(testbed["node"]!);
@@ -129,18 +143,19 @@ public sealed class ProxyJumpTests : IDisposable
         }
     }
 
-    private string WriteTestbed(string name, string proxyJump, AgentMachine node, string knownHosts)
+    private string WriteTestbed(string name, string proxyJump, AgentMachine node, string knownHosts, string transport)
     {
         var c = node.Connection;
         var file = Path.Combine(_directory, name);
         File.WriteAllText(file, string.Create(CultureInfo.InvariantCulture, $"""
             name: {Path.GetFileNameWithoutExtension(name)}
-            state_dir: ./state-{Path.GetFileNameWithoutExtension(name)}
+            state_dir: ./state-{Path.GetFileNameWithoutExtension(name)}-{transport}
             defaults:
               user: {c.User}
               identity_file: {c.IdentityFile}
               known_hosts: {knownHosts}
               proxy_jump: "{proxyJump}"
+              transport: {transport}
             hosts:
               node: {"{"} address: {node.Address}, port: {node.Port} {"}"}
             """));

@@ -30,7 +30,7 @@ public sealed partial class OperationParityTests(OperationParityTests.ParityTest
         public async Task InitializeAsync()
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            Testbed = await LocalProvider.StartAsync(new LocalTestbedOptions { Count = 2, Name = "parity" }, timeout.Token);
+            Testbed = await LocalProvider.StartAsync(new LocalTestbedOptions { Count = 2, Name = "parity", Transport = TransportKind.OpenSsh }, timeout.Token);
         }
 
         public async Task DisposeAsync() => await Testbed.RemoveAsync();

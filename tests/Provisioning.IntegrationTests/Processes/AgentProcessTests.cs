@@ -127,7 +127,11 @@ public sealed class AgentProcessTests(AgentProcessTests.ProcessTestbed fixture) 
         await Start(name, $"sleep {marker} & sleep {marker}", machine, s => new ProcessStartSpec { Name = s.Name, Command = s.Command, Timeout = TimeSpan.FromSeconds(1) });
         var done = await WaitEnded(machine, name, TimeSpan.FromSeconds(20));
         Assert.Equal(AgentProcessState.TimedOut, done.State);
-        Assert.Equal("0", await Shell(machine, $"pgrep -fc 'sleep {marker}' || true"));
+        // The supervisor records the timeout as it sends TERM; the children are gone a moment later.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        string left;
+        while ((left = await Shell(machine, $"pgrep -fc 'sleep {marker}' || true")) != "0" && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.Equal("0", left);
     }
 
     [Fact]
