@@ -481,6 +481,25 @@ public sealed class TestbedLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Transport_is_chosen_in_defaults_or_per_host_and_an_override_wins()
+    {
+        var yaml = "defaults: { transport: openssh }\nhosts:\n  a: { address: 10.0.0.1 }\n  b: { address: 10.0.0.2, transport: sshnet }\n  c: { address: 10.0.0.3, transport: auto }\n";
+        var testbed = Load(yaml);
+        Assert.Equal(Transport.TransportKind.OpenSsh, testbed["a"]!.Connection.Transport);
+        Assert.Equal(Transport.TransportKind.SshNet, testbed["b"]!.Connection.Transport);
+        Assert.Equal(Transport.TransportKind.Auto, testbed["c"]!.Connection.Transport);
+        Assert.Equal("OpenSsh", testbed["a"]!.Transport);
+        Assert.Equal("transport: openssh", testbed["a"]!.TransportReason);
+        using var dir = new TempDirectory();
+        var forced = TestbedLoader.Load(dir.Write("t.yaml", yaml), stateRoot: dir.Combine("state"), Transport.TransportKind.OpenSsh);
+        Assert.All(forced.Machines, m => Assert.Equal("OpenSsh", m.Transport));
+    }
+
+    [Fact]
+    public void Transport_takes_auto_sshnet_or_openssh_only() =>
+        AssertAt(Fails("defaults:\n  transport: telnet\nhosts: { a: }\n"), 2, 14, "defaults.transport", "transport is 'auto', 'sshnet' or 'openssh'");
+
+    [Fact]
     public void Kex_takes_default_or_fast_only() =>
         AssertAt(Fails("defaults:\n  kex: quantum\nhosts: { a: }\n"), 2, 8, "defaults.kex", "kex is 'default' or 'fast'");
 
