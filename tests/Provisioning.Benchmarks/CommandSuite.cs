@@ -11,33 +11,57 @@ internal sealed class CommandSuite(BenchmarkContext context)
     public const string Job = "cmd";
 
     /// <summary>Row labels, shared with the report.</summary>
-    public const string Engine = "Provisioning engine", Pssh = "parallel-ssh", Clush = "clush",
+    public const string Engine = "Provisioning engine", EngineOpenSsh = "Provisioning engine on OpenSSH", Pssh = "parallel-ssh", Clush = "clush",
         Ansible = "Ansible (tuned)", Floor = "floor: ssh loop over warm masters";
+
+    /// <summary>Sequential commands to one host, per transport (the persistent shell's per-command cost).</summary>
+    public const string SequentialJob = "cmd-seq", SequentialCount = "200";
 
     /// <summary>Measures every tool for every N.</summary>
     public async Task RunAsync(IReadOnlyList<int> sizes, CancellationToken ct)
     {
+        var openSsh = context.Engine.OnOpenSsh();
+        await MeasureSequentialAsync(context.Engine, Engine, ct).ConfigureAwait(false);
+        await MeasureSequentialAsync(openSsh, EngineOpenSsh, ct).ConfigureAwait(false);
         foreach (var n in sizes)
         {
-            await MeasureEngineAsync(n, ct).ConfigureAwait(false);
+            await MeasureEngineAsync(context.Engine, Engine, n, ct).ConfigureAwait(false);
+            await MeasureEngineAsync(openSsh, EngineOpenSsh, n, ct).ConfigureAwait(false);
             await MeasurePeersAsync(context.Workspace.Hosts(n), ct).ConfigureAwait(false);
         }
     }
 
-    private async Task MeasureEngineAsync(int n, CancellationToken ct)
+    private async Task MeasureSequentialAsync(EngineUnderTest engine, string label, CancellationToken ct)
     {
-        var engine = context.Engine;
+        var machine = engine.Testbed.Machines[0];
+        var count = int.Parse(SequentialCount, System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            await context.Runner.MeasureAsync(SequentialJob, label, Temperature.Warm, 1, new Trial
+            {
+                Prepare = c => engine.RunSequentialAsync(machine, 3, c),
+                Run = c => engine.RunSequentialAsync(machine, count, c),
+            }, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await engine.CloseConnectionsQuietlyAsync(context.Runner.Log).ConfigureAwait(false);
+        }
+    }
+
+    private async Task MeasureEngineAsync(EngineUnderTest engine, string label, int n, CancellationToken ct)
+    {
         var machines = engine.Testbed.Machines.Take(n).ToArray();
         var probe = MemoryProbe.Start();
         Cell warm;
         try
         {
-            await context.Runner.MeasureAsync(Job, Engine, Temperature.Cold, n, new Trial
+            await context.Runner.MeasureAsync(Job, label, Temperature.Cold, n, new Trial
             {
                 Prepare = engine.CloseConnectionsAsync,
                 Run = c => engine.RunHostnameAsync(machines, null, c),
             }, ct).ConfigureAwait(false);
-            warm = await context.Runner.MeasureAsync(Job, Engine, Temperature.Warm, n, new Trial
+            warm = await context.Runner.MeasureAsync(Job, label, Temperature.Warm, n, new Trial
             {
                 Run = c => engine.RunHostnameAsync(machines, null, c),
             }, ct).ConfigureAwait(false);
@@ -47,7 +71,7 @@ internal sealed class CommandSuite(BenchmarkContext context)
             await probe.DisposeAsync().ConfigureAwait(false);
         }
         var (masters, mastersMiB) = engine.ControlDirectory is { } dir ? MemoryProbe.ResidentOfProcessesMentioning(dir) : (0, 0);
-        if (warm.Ok || warm.Seconds.Count > 0)
+        if (label == Engine && (warm.Ok || warm.Seconds.Count > 0))
             context.Findings.Memory.Add(new MemoryReading(n, probe.PeakMegabytes, masters, mastersMiB));
         // Leave the machine quiet for the peers.
         await engine.CloseConnectionsQuietlyAsync(context.Runner.Log).ConfigureAwait(false);

@@ -42,6 +42,38 @@ internal sealed class EngineUnderTest(Testbed testbed)
         }
     }
 
+    /// <summary>
+    /// The same agents pinned to the OpenSSH transport, in a testbed view of their own (own ControlMaster folder), so
+    /// both transports are measured in one run.
+    /// </summary>
+    public EngineUnderTest OnOpenSsh()
+    {
+        var openSsh = (Testbed.Transport as TransportRouter)?.OpenSsh.Options;
+        var machines = Testbed.Machines.Select(m => new AgentMachine(m.Name, m.Address, m.Index, m.Roles, m.Connection with { Transport = TransportKind.OpenSsh })).ToArray();
+        var transport = new TransportRouter(new OpenSshTransport(new OpenSshOptions
+        {
+            ConfigFile = openSsh?.ConfigFile,
+            ControlDirectory = (openSsh?.ControlDirectory ?? OpenSshOptions.DefaultControlDirectory("bench")) + "-o",
+            ExtraOptions = openSsh?.ExtraOptions ?? Array.Empty<string>(),
+        }), new TransportRouterOptions { Override = TransportKind.OpenSsh, ReadClientConfig = false });
+        return new EngineUnderTest(new Testbed(Testbed.Name + "-openssh", Testbed.Provider, Testbed.StateDirectory, machines,
+            new Dictionary<string, IReadOnlyList<string>>(), transport));
+    }
+
+    /// <summary>Runs <c>true</c> <paramref name="count"/> times, one after another, on one machine; returns the wall clock.</summary>
+    public async Task<TimeSpan> RunSequentialAsync(AgentMachine machine, int count, CancellationToken cancellationToken)
+    {
+        var request = new RemoteExecutionRequest { Command = "true" };
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            var run = await Testbed.Transport.ExecuteAsync(machine, request, cancellationToken).ConfigureAwait(false);
+            if (run.Outcome != ExecutionOutcome.Exited || run.ExitCode != 0)
+                throw new VerificationException($"{machine.Name}: command {i + 1} of {count} ended {run.Outcome} ({run.FailureMessage})");
+        }
+        return watch.Elapsed;
+    }
+
     /// <summary>Closes every master connection, so the next run connects anew (a cold run).</summary>
     public Task CloseConnectionsAsync(CancellationToken cancellationToken) => Testbed.Transport.CloseAllAsync(cancellationToken);
 

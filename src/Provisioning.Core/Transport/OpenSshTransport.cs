@@ -67,6 +67,7 @@ public sealed class OpenSshTransport : ISshTransport
 
         var started = DateTimeOffset.Now;
         var clock = Stopwatch.StartNew();
+        var masterBefore = MasterSocketStamp(machine);
         using var process = new Process { StartInfo = startInfo };
         StartOrThrow(process, machine);
         _contacted.TryAdd(ControlPath(machine), machine);
@@ -124,7 +125,7 @@ public sealed class OpenSshTransport : ISshTransport
         // 255 after the remote shell started is either the command's own status or ssh losing the connection
         // (a host that dies can leave stderr silent); the master's health tells them apart.
         if (outcome == ExecutionOutcome.Exited && exitCode == 255 &&
-            (SshFailureClassifier.LooksLost(errText) || !await MasterAliveAsync(machine).ConfigureAwait(false)))
+            (SshFailureClassifier.LooksLost(errText) || MasterReplaced(machine, masterBefore) || !await MasterAliveAsync(machine).ConfigureAwait(false)))
         {
             outcome = ExecutionOutcome.ConnectionLost;
         }
@@ -141,6 +142,20 @@ public sealed class OpenSshTransport : ISshTransport
             FailureMessage = outcome == ExecutionOutcome.ConnectionLost ? SshFailureClassifier.Explain(errText) : null,
         };
     }
+
+    /// <summary>When the master's socket was made (null: no master yet), to tell a master that died from its successor.</summary>
+    private DateTime? MasterSocketStamp(AgentMachine machine)
+    {
+        var path = ControlPath(machine);
+        return File.Exists(path) ? File.GetLastWriteTimeUtc(path) : null;
+    }
+
+    /// <summary>
+    /// True when the master this command went through is gone or was replaced since <paramref name="before"/>: another
+    /// call (a cleanup after the failure, say) may already have opened a new one, which <c>-O check</c> would find alive.
+    /// </summary>
+    private bool MasterReplaced(AgentMachine machine, DateTime? before) =>
+        before is { } stamp && MasterSocketStamp(machine) is var now && now != stamp;
 
     /// <summary>True when the machine's master connection answers <c>ssh -O check</c>.</summary>
     private async Task<bool> MasterAliveAsync(AgentMachine machine)

@@ -27,6 +27,8 @@ internal sealed class PersistentShell : IAsyncDisposable
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Shell? _shell;
+    // SSH.NET runs the shell's input loop on a pool thread for the shell's whole life.
+    private readonly IDisposable _reserve = BlockingWorkReserve.Hold();
 
     private PersistentShell()
     {
@@ -40,16 +42,19 @@ internal sealed class PersistentShell : IAsyncDisposable
     /// <summary>Commands longer than this go on an exec channel: the shell reads them byte by byte.</summary>
     public const int MaxCommandBytes = 2048;
 
-    // dash-compatible. An asynchronous list gets /dev/null as stdin, so the watcher reads a copy of it (fd 3),
-    // which the command does not inherit. The watcher traps TERM before it kills the group so that it lives to send the KILL.
+    // dash-compatible, and one fork per command. A reader in front of the shell owns the channel's stdin: it passes
+    // every line on through a pipe, and a kill line (Ctrl+C, timeout) or EOF (the controller or its connection died)
+    // makes it kill the whole process group, the running command included; it ignores TERM itself so that it lives
+    // to send the KILL. The shell runs each command in a subshell whose stdin is /dev/null.
     private string Loop() =>
-        $"exec 3<&0; T={_token}; NL=$(printf '\\nx'); NL=${{NL%x}}; printf '\\n%s X 0\\n' $T; printf '\\n%s X 0\\n' $T >&2; " +
+        $"T={_token}; NL=$(printf '\\nx'); NL=${{NL%x}}; " +
+        "{ while IFS= read -r l; do [ \"$l\" = \"$T K\" ] && break; printf '%s\\n' \"$l\"; done; " +
+        "trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0; } | { " +
+        "printf '\\n%s X 0\\n' $T; printf '\\n%s X 0\\n' $T >&2; " +
         "while IFS= read -r h; do [ \"$h\" = \"$T C\" ] || continue; c=; " +
         "while IFS= read -r l; do [ \"$l\" = \"$T E\" ] && break; c=\"$c$l$NL\"; done; " +
-        "( eval \"$c\" ) </dev/null 3<&- & p=$!; " +
-        "{ IFS= read -r k <&3; trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0; } >/dev/null 2>&1 & w=$!; " +
-        "wait $p; r=$?; kill $w 2>/dev/null; wait $w 2>/dev/null; " +
-        "printf '\\n%s X %s\\n' $T $r; printf '\\n%s X %s\\n' $T $r >&2; done";
+        "( eval \"$c\" ) </dev/null; r=$?; " +
+        "printf '\\n%s X %s\\n' $T $r; printf '\\n%s X %s\\n' $T $r >&2; done; }";
 
     /// <summary>Opens the channel and waits until the shell answers; throws when the server refuses a channel.</summary>
     public static async Task<PersistentShell> OpenAsync(SshClient client, TimeSpan timeout, CancellationToken cancellationToken)
@@ -135,6 +140,7 @@ internal sealed class PersistentShell : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Usable = false;
+        _reserve.Dispose();
         if (_shell is not { } shell) return;
         try
         {

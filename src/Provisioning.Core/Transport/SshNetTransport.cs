@@ -170,6 +170,7 @@ public sealed class SshNetTransport : ISshTransport
     {
         using var command = connection.Client.CreateCommand(RemoteScript.Build(request, workDir));
         // Opening a channel waits on SSH.NET's session semaphore synchronously.
+        using var reserve = BlockingWorkReserve.Hold();
         Task execution = Task.CompletedTask;
         Stream input = Stream.Null;
         await Task.Run(() =>
@@ -515,6 +516,7 @@ public sealed class SshNetTransport : ISshTransport
         try
         {
             using var bounded = new CancellationTokenSource(_options.ConnectTimeout + TimeSpan.FromSeconds(1));
+            using var reserve = BlockingWorkReserve.Hold();
             await client.ConnectAsync(bounded.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SshException or SocketException or OperationCanceledException or ProxyException or IOException or TimeoutException)
