@@ -69,7 +69,10 @@ public static partial class AgentProcesses
     {
         protected async Task<IReadOnlyList<AgentProcess>> RunScriptAsync(AgentMachine machine, ISshTransport transport, string script, string what, bool sudo, CancellationToken ct)
         {
-            var e = await transport.ExecuteAsync(machine, new RemoteExecutionRequest { Command = script, Sudo = sudo }, ct).ConfigureAwait(false);
+            // The host's copy of the functions first (a short script); the whole text only when that copy is missing.
+            var e = await transport.ExecuteAsync(machine, new RemoteExecutionRequest { Command = ProcessScripts.UsingLibrary(script), Sudo = sudo }, ct).ConfigureAwait(false);
+            if (e.Outcome == ExecutionOutcome.Exited && e.ExitCode == ProcessScripts.LibraryMissing && e.Stdout.Length == 0)
+                e = await transport.ExecuteAsync(machine, new RemoteExecutionRequest { Command = ProcessScripts.InstallingLibrary(script), Sudo = sudo }, ct).ConfigureAwait(false);
             var (status, error) = HostFailure.FromExecution(machine, e, what, null, failed =>
                 new HostError(ErrorKind.CommandFailed, $"{machine.Name}: {what} failed with code {failed.ExitCode}.{HostFailure.LastLine(failed.Stderr)}"));
             if (error is not null) return [Failure(machine, status, error, e.StartTime)];

@@ -117,6 +117,28 @@ internal static class ProcessScripts
         done
         """;
 
+    /// <summary>The exit code of a script that found no function library of its version on the host.</summary>
+    public const int LibraryMissing = 97;
+
+    /// <summary>
+    /// <paramref name="body"/> (from <see cref="Start"/>, <see cref="List"/> or <see cref="Stop"/>) with the shared
+    /// functions sourced from the host's copy: a script of a few hundred bytes, which goes on the transport's fast
+    /// path (SSH.NET's persistent shell takes up to 2 KiB). Exits <see cref="LibraryMissing"/> when this version's
+    /// copy is not there yet; then <see cref="InstallingLibrary"/> sends them.
+    /// </summary>
+    public static string UsingLibrary(string body) =>
+        "reg=\"${XDG_STATE_HOME:-$HOME/.local/state}/provisioning/processes\"\n" +
+        $"[ -f \"$reg/.functions-{SupervisorVersion}\" ] && [ -f \"$reg/.supervise-{SupervisorVersion}\" ] || exit {LibraryMissing}\n" +
+        $". \"$reg/.functions-{SupervisorVersion}\"\n" + body;
+
+    /// <summary><paramref name="body"/> with the functions inline, writing the host's copies of them and of the supervisor first.</summary>
+    public static string InstallingLibrary(string body) => Functions + "\n" + $$"""
+        [ -d "$reg" ] || mkdir -p "$reg" || exit 1
+        [ -f "$reg/.functions-{{SupervisorVersion}}" ] || { printf '%s\n' {{PosixShell.Quote(Functions)}} > "$reg/.functions-{{SupervisorVersion}}.$$" && mv -f "$reg/.functions-{{SupervisorVersion}}.$$" "$reg/.functions-{{SupervisorVersion}}"; }
+        [ -f "$reg/.supervise-{{SupervisorVersion}}" ] || { printf '%s\n' {{PosixShell.Quote(Functions + "\n" + Supervisor)}} > "$reg/.supervise-{{SupervisorVersion}}.$$" && mv -f "$reg/.supervise-{{SupervisorVersion}}.$$" "$reg/.supervise-{{SupervisorVersion}}"; }
+
+        """ + body;
+
     /// <summary>
     /// Starts a process: refuses a name that runs (unless <paramref name="force"/>, which stops it first), lays out its
     /// folder, starts the supervisor detached, and reports the state once the first run had a moment to fail.
@@ -129,7 +151,7 @@ internal static class ProcessScripts
         var nonce = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
         var policy = string.Create(CultureInfo.InvariantCulture,
             $"restart={spec.Restart}\nmax={spec.MaxRestarts}\ndelay={spec.RestartDelay.TotalSeconds:0.###}\ntimeout={(int)Math.Ceiling(spec.Timeout?.TotalSeconds ?? 0)}\nsudo={(spec.Sudo ? 1 : 0)}\n");
-        return Functions + "\n" + $$"""
+        return $$"""
             n={{PosixShell.Quote(name)}}; d="$reg/$n"; [ -d "$reg" ] || mkdir -p "$reg" || exit 1
             if [ -d "$d" ]; then
                 load "$d"
@@ -143,7 +165,6 @@ internal static class ProcessScripts
             printf '%s\n' {{PosixShell.Quote(command)}} > "$d/command"
             printf '%s' {{PosixShell.Quote(env.ToString())}} > "$d/env"
             printf '%s' {{PosixShell.Quote(policy + "workdir=" + PosixShell.Quote(workDir ?? "") + "\n")}} > "$d/policy"
-            [ -f "$reg/.supervise-{{SupervisorVersion}}" ] || { printf '%s\n' {{PosixShell.Quote(Functions + "\n" + Supervisor)}} > "$reg/.supervise-{{SupervisorVersion}}.tmp" && mv -f "$reg/.supervise-{{SupervisorVersion}}.tmp" "$reg/.supervise-{{SupervisorVersion}}"; }
             sleep 0.1 & w=$!
             { setsid sh "$reg/.supervise-{{SupervisorVersion}}" "$d" {{nonce}} </dev/null 2>/dev/null & } | { read -r _; }
             wait $w; i=0; while load "$d"; [ "$s_nonce" != {{nonce}} ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i + 1)); done
@@ -152,7 +173,7 @@ internal static class ProcessScripts
     }
 
     /// <summary>Lists the processes whose names match <paramref name="patterns"/> (sh globs), one record line each.</summary>
-    public static string List(IReadOnlyList<string> patterns) => Functions + "\n" + $$"""
+    public static string List(IReadOnlyList<string> patterns) => $$"""
         set -- {{Words(patterns)}}; missing "$@"
         for d in $(sel "$@"); do record "$d"; done; exit 0
         """;
@@ -160,7 +181,7 @@ internal static class ProcessScripts
     private static string Words(IEnumerable<string> patterns) => string.Join(" ", patterns.Select(PosixShell.Quote));
 
     /// <summary>Stops the named processes: marks them stopped (no restart), TERM, KILL after the grace, then the record.</summary>
-    public static string Stop(IReadOnlyList<string> names, TimeSpan grace) => Functions + "\n" + $$"""
+    public static string Stop(IReadOnlyList<string> names, TimeSpan grace) => $$"""
         g={{(int)Math.Ceiling(grace.TotalSeconds)}}
         set -- {{Words(names)}}; missing "$@"
         for d in $(sel "$@"); do
