@@ -13,7 +13,8 @@ public sealed class NoSshClientTests
         var pwsh = PwshSession.Dll();
         Skip.If(pwsh is null, "the pwsh local tool is not restored: run 'dotnet tool restore' in the repository (.ci/run does)");
         var directory = Directory.CreateTempSubdirectory("prov-no-ssh-").FullName;
-        // A PATH of its own: every program of this machine's bin folders except ssh.
+        // A PATH of its own: every program of this machine's bin folders except ssh. PROVISIONING_TRANSPORT is cleared, so
+        // that the second CI pass (openssh) still tests auto.
         var bin = Path.Combine(directory, "bin");
         Directory.CreateDirectory(bin);
         foreach (var folder in new[] { "/usr/local/bin", "/usr/bin", "/bin" }.Where(Directory.Exists))
@@ -38,7 +39,7 @@ public sealed class NoSshClientTests
                 "Get-AgentMachine | Start-AgentProcess -Name nossh -Command 'sleep 60' | ForEach-Object { 'process=' + $_.State }; " +
                 "Get-AgentMachine | Stop-AgentProcess -Name nossh -Confirm:$false | ForEach-Object { 'stopped=' + $_.State }; " +
                 "'end'";
-            using var controller = PwshSession.Start(pwsh!, script, new Dictionary<string, string> { ["PATH"] = bin });
+            using var controller = PwshSession.Start(pwsh!, script, new Dictionary<string, string> { ["PATH"] = bin, ["PROVISIONING_TRANSPORT"] = "" });
             var lines = new List<string>();
             for (var line = PwshSession.ReadLine(controller); line != "end"; line = PwshSession.ReadLine(controller)) lines.Add(line);
             controller.WaitForExit(10000);
