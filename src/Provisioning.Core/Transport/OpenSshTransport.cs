@@ -30,30 +30,8 @@ public sealed class OpenSshTransport : ISshTransport
     public OpenSshOptions Options => _options;
 
     /// <inheritdoc />
-    public async Task<ConnectionCheck> ConnectAsync(AgentMachine machine, CancellationToken cancellationToken)
-    {
-        var probe = new RemoteExecutionRequest { Command = "exit 0", Timeout = _options.ConnectTimeout + TimeSpan.FromSeconds(5) };
-        var first = await ExecuteAsync(machine, probe, cancellationToken).ConfigureAwait(false);
-        if (first.Outcome != ExecutionOutcome.Exited)
-        {
-            return new ConnectionCheck
-            {
-                Reachable = false,
-                ConnectTime = first.Duration,
-                FailureKind = first.FailureKind ?? (first.Outcome == ExecutionOutcome.Cancelled ? ErrorKind.Cancelled : ErrorKind.HostUnreachable),
-                FailureMessage = first.FailureMessage ?? first.Outcome.ToString(),
-            };
-        }
-        var second = await ExecuteAsync(machine, probe, cancellationToken).ConfigureAwait(false);
-        return new ConnectionCheck
-        {
-            Reachable = second.Outcome == ExecutionOutcome.Exited,
-            ConnectTime = first.Duration,
-            Latency = second.Duration,
-            FailureKind = second.FailureKind,
-            FailureMessage = second.FailureMessage,
-        };
-    }
+    public Task<ConnectionCheck> ConnectAsync(AgentMachine machine, CancellationToken cancellationToken) =>
+        ConnectionProbe.CheckAsync(this, machine, _options.ConnectTimeout, null, cancellationToken);
 
     /// <inheritdoc />
     public async Task<RemoteExecution> ExecuteAsync(AgentMachine machine, RemoteExecutionRequest request, CancellationToken cancellationToken)

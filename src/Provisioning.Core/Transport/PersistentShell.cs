@@ -265,7 +265,7 @@ internal sealed class PersistentShell : IAsyncDisposable
     }
 
     /// <summary>The shell's stdin: SSH.NET's input thread awaits the next frame the controller queued.</summary>
-    private sealed class ChannelReaderStream(ChannelReader<byte[]> reader) : Stream
+    private sealed class ChannelReaderStream(ChannelReader<byte[]> reader) : ReadOnlyStream
     {
         private byte[] _current = [];
         private int _offset;
@@ -291,14 +291,5 @@ internal sealed class PersistentShell : IAsyncDisposable
         }
 
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -42,30 +42,8 @@ public sealed class SshNetTransport : ISshTransport
     }
 
     /// <inheritdoc />
-    public async Task<ConnectionCheck> ConnectAsync(AgentMachine machine, CancellationToken cancellationToken)
-    {
-        var probe = new RemoteExecutionRequest { Command = "exit 0", Timeout = _options.ConnectTimeout + TimeSpan.FromSeconds(5), WorkDir = "" };
-        var first = await ExecuteAsync(machine, probe, cancellationToken).ConfigureAwait(false);
-        if (first.Outcome != ExecutionOutcome.Exited)
-        {
-            return new ConnectionCheck
-            {
-                Reachable = false,
-                ConnectTime = first.Duration,
-                FailureKind = first.FailureKind ?? (first.Outcome == ExecutionOutcome.Cancelled ? ErrorKind.Cancelled : ErrorKind.HostUnreachable),
-                FailureMessage = first.FailureMessage ?? first.Outcome.ToString(),
-            };
-        }
-        var second = await ExecuteAsync(machine, probe, cancellationToken).ConfigureAwait(false);
-        return new ConnectionCheck
-        {
-            Reachable = second.Outcome == ExecutionOutcome.Exited,
-            ConnectTime = first.Duration,
-            Latency = second.Duration,
-            FailureKind = second.FailureKind,
-            FailureMessage = second.FailureMessage,
-        };
-    }
+    public Task<ConnectionCheck> ConnectAsync(AgentMachine machine, CancellationToken cancellationToken) =>
+        ConnectionProbe.CheckAsync(this, machine, _options.ConnectTimeout, "", cancellationToken);
 
     /// <inheritdoc />
     public async Task<RemoteExecution> ExecuteAsync(AgentMachine machine, RemoteExecutionRequest request, CancellationToken cancellationToken)
@@ -637,21 +615,12 @@ public sealed class SshNetTransport : ISshTransport
     }
 
     /// <summary>A stream whose async reads are the synchronous ones (read on a thread of its own).</summary>
-    private sealed class BlockingReadStream(Stream inner) : Stream
+    private sealed class BlockingReadStream(Stream inner) : ReadOnlyStream
     {
         public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             Task.FromResult(inner.Read(buffer, offset, count));
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult(inner.Read(buffer.Span));
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

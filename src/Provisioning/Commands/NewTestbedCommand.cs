@@ -69,8 +69,10 @@ public sealed class NewTestbedCommand : AgentCmdlet
     public string Network { get; set; } = nameof(LocalNetwork.Host);
 
     /// <summary>
-    /// <para type="description">The SSH client of every machine: Auto (SSH.NET where it can serve the host, OpenSSH otherwise), SshNet or OpenSsh. Overrides the file's transport: keys.</para>
+    /// The SSH client of every machine: <c>Auto</c> (SSH.NET where it can serve the host, OpenSSH otherwise),
+    /// <c>SshNet</c> or <c>OpenSsh</c>. Overrides the file's <c>transport:</c> keys.
     /// </summary>
+    /// <remarks>A string, for the same reason as <see cref="Isolation"/>.</remarks>
     [Parameter]
     [ValidateSet(nameof(TransportKind.Auto), nameof(TransportKind.SshNet), nameof(TransportKind.OpenSsh))]
     public string? Transport { get; set; }

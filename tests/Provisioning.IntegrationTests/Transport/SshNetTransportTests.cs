@@ -232,26 +232,35 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
     [Fact]
     public async Task The_persistent_shell_keeps_output_exit_codes_and_directories_apart_between_commands()
     {
-        var machine = Agent(6);
-        if (machine.Transport != "SshNet") return; // PROVISIONING_TRANSPORT=openssh: the OpenSSH path has its own tests.
-        var first = await RunAsync(machine, new RemoteCommandSpec { Command = "printf 'no newline'; printf 'err' >&2; cd /; exit 7" });
-        Assert.Equal(7, first.ExitCode);
-        Assert.Equal("no newline", first.Stdout);
-        Assert.Equal("err", first.Stderr);
-        // Nothing of the first command (its directory, its variables) leaks into the next one on the same shell.
-        var second = await RunAsync(machine, new RemoteCommandSpec { Command = "x=1; pwd; echo \"[$x]\"; printf '\\n\\n'" });
-        Assert.Equal(0, second.ExitCode);
-        Assert.Equal($"{machine.WorkDir}\n[1]\n\n\n", second.Stdout);
-        var third = await RunAsync(machine, new RemoteCommandSpec { Command = "echo \"[$x]\"; read line; echo \"read:$?\"" });
-        Assert.Equal("[]\nread:1\n", third.Stdout);
-        // Output past the limit is cut and flagged, and the frame is still found.
-        var big = await machine.Testbed!.Transport.ExecuteAsync(machine,
-            new RemoteExecutionRequest { Command = "head -c 300000 /dev/zero | tr '\\0' a; echo tail >&2", OutputLimitBytes = 1000 }, CancellationToken.None);
-        Assert.Equal(1000, big.Stdout.Length);
-        Assert.Equal(new string('a', 1000), big.Stdout);
-        Assert.True(big.OutputTruncated);
-        Assert.Equal(0, big.ExitCode);
-        Assert.Equal("tail\n", big.Stderr);
+        // Pinned to SSH.NET, so the OpenSSH CI pass runs it too.
+        var testbed = Load(Agent(6), fixture.Testbed.Machines[0].Connection.KnownHostsFile!, $", transport: sshnet, workdir: {Agent(6).WorkDir}");
+        try
+        {
+            var machine = testbed["lab"]!;
+            Assert.Equal("SshNet", machine.Transport);
+            var first = await RunAsync(machine, new RemoteCommandSpec { Command = "printf 'no newline'; printf 'err' >&2; cd /; exit 7" });
+            Assert.Equal(7, first.ExitCode);
+            Assert.Equal("no newline", first.Stdout);
+            Assert.Equal("err", first.Stderr);
+            // Nothing of the first command (its directory, its variables) leaks into the next one on the same shell.
+            var second = await RunAsync(machine, new RemoteCommandSpec { Command = "x=1; pwd; echo \"[$x]\"; printf '\\n\\n'" });
+            Assert.Equal(0, second.ExitCode);
+            Assert.Equal($"{machine.WorkDir}\n[1]\n\n\n", second.Stdout);
+            var third = await RunAsync(machine, new RemoteCommandSpec { Command = "echo \"[$x]\"; read line; echo \"read:$?\"" });
+            Assert.Equal("[]\nread:1\n", third.Stdout);
+            // Output past the limit is cut and flagged, and the frame is still found.
+            var big = await machine.Testbed!.Transport.ExecuteAsync(machine,
+                new RemoteExecutionRequest { Command = "head -c 300000 /dev/zero | tr '\\0' a; echo tail >&2", OutputLimitBytes = 1000 }, CancellationToken.None);
+            Assert.Equal(1000, big.Stdout.Length);
+            Assert.Equal(new string('a', 1000), big.Stdout);
+            Assert.True(big.OutputTruncated);
+            Assert.Equal(0, big.ExitCode);
+            Assert.Equal("tail\n", big.Stderr);
+        }
+        finally
+        {
+            await testbed.RemoveAsync();
+        }
     }
 
     [Fact]
