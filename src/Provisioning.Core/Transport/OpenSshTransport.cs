@@ -87,7 +87,10 @@ public sealed class OpenSshTransport : ISshTransport
 
         var errText = stderr.Text();
         var exitCode = process.HasExited ? process.ExitCode : -1;
-        if (outcome == ExecutionOutcome.Exited && exitCode == 255 && !stderr.RemoteStarted)
+        // A mux client whose master is killed under it can exit 255 silently before the remote pid line came through:
+        // a connect failure always says why, so silence over a master that was open is a lost connection.
+        var silentOverOpenMaster = masterBefore is not null && string.IsNullOrWhiteSpace(errText);
+        if (outcome == ExecutionOutcome.Exited && exitCode == 255 && !stderr.RemoteStarted && !silentOverOpenMaster)
         {
             var jump = machine.Connection.ProxyJump is null ? null : JumpFailure(machine, started.UtcDateTime.AddSeconds(-1));
             return new RemoteExecution
