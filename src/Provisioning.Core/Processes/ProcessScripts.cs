@@ -81,7 +81,9 @@ internal static class ProcessScripts
     // tells the starter that the state it reads is this supervisor's. The stop and timeout markers hold
     // the supervisor's pid and start time, so a folder is reused without deleting anything (every exec counts at 100
     // hosts on a small controller): a marker an earlier supervisor left names another one. The command is sourced
-    // into the run's subshell (one exec fewer), after the supervisor's own names are cleared from it.
+    // into the run's subshell (one exec fewer), after the supervisor's own names are cleared from it. The timeout
+    // watcher ignores TERM once it fires: its kill reaches the run's shell first (lowest pid), the supervisor then
+    // kills the watcher, and without the trap the watcher died before it signalled the run's children.
     private const string Supervisor = """
         d=$1; nonce=$2; . "$d/policy"
         st $$; sup_start=$st_; runs=0; restarts=0; code=; child=; child_start=; started=; ended=
@@ -102,7 +104,7 @@ internal static class ProcessScripts
             ) </dev/null >"$d/run-$runs.out" 2>"$d/run-$runs.err" &
             child=$!; st "$child"; child_start=$st_; now; started=$now_; save Running
             [ "$runs" = 1 ] && { trap '' PIPE; echo started; exec >/dev/null; trap - PIPE; }
-            wd=; [ "$timeout" -gt 0 ] && { ( sleep "$timeout"; stopped || { echo "$$ $sup_start $runs" > "$d/timedout"; kill_run "$d" 5; } ) </dev/null >/dev/null 2>&1 & wd=$!; }
+            wd=; [ "$timeout" -gt 0 ] && { ( sleep "$timeout"; stopped || { trap '' TERM; echo "$$ $sup_start $runs" > "$d/timedout"; kill_run "$d" 5; } ) </dev/null >/dev/null 2>&1 & wd=$!; }
             wait "$child"; code=$?; now; ended=$now_
             [ -n "$wd" ] && kill "$wd" 2>/dev/null
             if stopped; then save Killed; exit 0; fi
