@@ -88,7 +88,15 @@ internal sealed class DebRepository : IDisposable
     {
         _stop.Cancel();
         if (_http.IsListening) _http.Stop();
-        _http.Close();
+        try
+        {
+            _http.Close();
+        }
+        catch (HttpListenerException)
+        {
+            // .NET's managed HttpListener binds the port again to unregister a stopped listener; when another test
+            // took the port in between, Close throws "Address already in use". The listener is stopped either way.
+        }
         try { _serving.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
     }
 
