@@ -88,4 +88,10 @@ public enum ErrorKind
     PackageManagerNotFound,
     /// <summary>The transport the testbed asked for cannot serve the host (for SSH.NET: a ProxyCommand, a key behind a passphrase or an agent).</summary>
     TransportUnavailable,
+    /// <summary>The scheduler cannot give the testbed its nodes: it refused the request (more nodes than exist, a bad partition or account) or the job ended.</summary>
+    AllocationFailed,
+    /// <summary>A Slurm client command (salloc, srun, squeue, scontrol, scancel) is not installed on the controller.</summary>
+    SchedulerClientMissing,
+    /// <summary>A Slurm client command failed or the scheduler did not answer.</summary>
+    SchedulerFailed,
 }

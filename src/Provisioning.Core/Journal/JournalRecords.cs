@@ -116,3 +116,22 @@ public interface IRunRecorder : IAsyncDisposable
     /// <summary>Writes everything queued and closes the run with <paramref name="status"/>.</summary>
     Task CompleteAsync(RunStatus status, CancellationToken cancellationToken = default);
 }
+
+/// <summary>A scheduler allocation (Slurm job) that a testbed of this journal held.</summary>
+public sealed class AllocationRecord
+{
+    /// <summary>The testbed's name.</summary>
+    public required string Testbed { get; init; }
+    /// <summary>The provider (Slurm).</summary>
+    public required string Provider { get; init; }
+    /// <summary>The scheduler's job id.</summary>
+    public required string JobId { get; init; }
+    /// <summary>How many nodes it had.</summary>
+    public int Nodes { get; init; }
+    /// <summary>True when the testbed allocated it; false when it attached to an allocation of someone else's.</summary>
+    public bool Owned { get; init; }
+    /// <summary>When the testbed took it.</summary>
+    public DateTimeOffset StartTime { get; init; }
+    /// <summary>When the testbed released it; null while held, or for an allocation it attached to.</summary>
+    public DateTimeOffset? ReleaseTime { get; init; }
+}

@@ -60,6 +60,19 @@ internal static class JournalSchema
         );
         CREATE INDEX IF NOT EXISTS artifacts_run_id ON artifacts(run_id);
         """,
+        // 1 -> 2. Scheduler allocations (Slurm job ids) that testbeds held, and when they were released.
+        """
+        CREATE TABLE IF NOT EXISTS allocations (
+            id          INTEGER PRIMARY KEY,
+            testbed     TEXT    NOT NULL,
+            provider    TEXT    NOT NULL,
+            job_id      TEXT    NOT NULL,
+            nodes       INTEGER NOT NULL,
+            owned       INTEGER NOT NULL,
+            start       TEXT    NOT NULL,
+            released    TEXT
+        );
+        """,
     ];
 
     /// <summary>

@@ -238,6 +238,71 @@ public sealed class RunJournal : IDisposable
         return (IReadOnlyList<ArtifactRecord>)list;
     });
 
+    /// <summary>Records that a testbed holds a scheduler allocation (a Slurm job).</summary>
+    /// <param name="testbed">The testbed's name.</param>
+    /// <param name="provider">The provider (Slurm).</param>
+    /// <param name="jobId">The scheduler's job id.</param>
+    /// <param name="nodes">How many nodes the allocation has.</param>
+    /// <param name="owned">True when the testbed allocated it (and releases it); false when it attached to it.</param>
+    public void RecordAllocation(string testbed, string provider, string jobId, int nodes, bool owned) => Write(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO allocations (testbed, provider, job_id, nodes, owned, start) VALUES ($testbed, $provider, $job, $nodes, $owned, $start);";
+        command.Parameters.AddWithValue("$testbed", testbed);
+        command.Parameters.AddWithValue("$provider", provider);
+        command.Parameters.AddWithValue("$job", jobId);
+        command.Parameters.AddWithValue("$nodes", nodes);
+        command.Parameters.AddWithValue("$owned", owned ? 1 : 0);
+        command.Parameters.AddWithValue("$start", JournalTime.Format(DateTimeOffset.Now));
+        command.ExecuteNonQuery();
+    });
+
+    /// <summary>Records that the allocation <paramref name="jobId"/> was released.</summary>
+    public void RecordRelease(string jobId) => Write(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE allocations SET released = $now WHERE job_id = $job AND released IS NULL;";
+        command.Parameters.AddWithValue("$job", jobId);
+        command.Parameters.AddWithValue("$now", JournalTime.Format(DateTimeOffset.Now));
+        command.ExecuteNonQuery();
+    });
+
+    /// <summary>The allocations testbeds of this journal held, oldest first.</summary>
+    public IReadOnlyList<AllocationRecord> GetAllocations() => Query(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT testbed, provider, job_id, nodes, owned, start, released FROM allocations ORDER BY id;";
+        var list = new List<AllocationRecord>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            list.Add(new AllocationRecord
+            {
+                Testbed = reader.GetString(0),
+                Provider = reader.GetString(1),
+                JobId = reader.GetString(2),
+                Nodes = reader.GetInt32(3),
+                Owned = reader.GetInt32(4) != 0,
+                StartTime = JournalTime.Parse(reader.GetString(5)),
+                ReleaseTime = reader.IsDBNull(6) ? null : JournalTime.Parse(reader.GetString(6)),
+            });
+        }
+        return (IReadOnlyList<AllocationRecord>)list;
+    });
+
+    private void Write(Action<SqliteConnection> write)
+    {
+        try
+        {
+            using var connection = OpenConnection();
+            BusyRetry.Run(() => write(connection));
+        }
+        catch (SqliteException e)
+        {
+            throw new ProvisioningException(ErrorKind.JournalFailed, $"Cannot write the journal '{Path}': {e.Message}", Path, e);
+        }
+    }
+
     /// <summary>Releases this journal's pooled connections (recorders still running keep theirs until they end).</summary>
     public void Dispose()
     {

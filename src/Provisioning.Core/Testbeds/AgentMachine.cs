@@ -47,7 +47,10 @@ public sealed class AgentMachine
     /// <summary>Why the host has that transport (what the testbed asked for, or what made <c>auto</c> choose).</summary>
     public string TransportReason => TransportChoice?.Reason ?? "the testbed's transport is the OpenSSH client";
 
-    private Core.Transport.TransportChoice? TransportChoice => (Testbed?.Transport as Core.Transport.TransportRouter)?.Choice(this);
+    private Core.Transport.TransportChoice? TransportChoice => Testbed?.Transport.Choice(this);
+
+    /// <summary>For a node of a Slurm testbed: its name, job and Slurm facts (CPUs, memory, features); null otherwise.</summary>
+    public Slurm.SlurmNode? Slurm { get; init; }
 
     /// <summary>The host's facts, once gathered (Get-AgentFact, or provisioning that needs them); the session's cache.</summary>
     public Facts.AgentFacts? Facts { get; set; }

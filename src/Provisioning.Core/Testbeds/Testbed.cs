@@ -22,8 +22,10 @@ public sealed class Testbed : IAsyncDisposable
         ISshTransport transport,
         string? sourcePath = null,
         ITestbedLifetime? lifetime = null,
-        IReadOnlyList<string>? providerNotes = null)
+        IReadOnlyList<string>? providerNotes = null,
+        string? allocationId = null)
     {
+        AllocationId = allocationId;
         Name = name;
         Provider = provider;
         StateDirectory = stateDirectory;
@@ -41,8 +43,10 @@ public sealed class Testbed : IAsyncDisposable
     public string Id { get; }
     /// <summary>The testbed's name (YAML <c>name</c>, or a generated one).</summary>
     public string Name { get; }
-    /// <summary>Where the testbed came from: <c>Static</c> (a YAML file) or <c>Local</c>.</summary>
+    /// <summary>Where the testbed came from: <c>Static</c> (a YAML file), <c>Local</c> or <c>Slurm</c>.</summary>
     public string Provider { get; }
+    /// <summary>The scheduler's job id of the allocation that holds the machines (Slurm testbeds); null otherwise.</summary>
+    public string? AllocationId { get; }
     /// <summary>The YAML file it was loaded from, if any.</summary>
     public string? SourcePath { get; }
     /// <summary>Folder of the testbed's state: journal, generated keys, agent folders.</summary>

@@ -27,6 +27,9 @@ public interface ISshTransport : IAsyncDisposable
     /// </summary>
     int EffectivePort(AgentMachine machine);
 
+    /// <summary>Which client reaches <paramref name="machine"/>, and why (Get-AgentMachine's Transport columns).</summary>
+    TransportChoice Choice(AgentMachine machine) => new(TransportKind.OpenSsh, "the testbed's transport is the OpenSSH client");
+
     /// <summary>Closes the machine's connection, if any.</summary>
     Task CloseAsync(AgentMachine machine, CancellationToken cancellationToken);
 

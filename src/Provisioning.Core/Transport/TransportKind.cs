@@ -9,9 +9,11 @@ public enum TransportKind
     SshNet,
     /// <summary>The system OpenSSH client over ControlMaster connections.</summary>
     OpenSsh,
+    /// <summary>Slurm job steps (<c>srun</c>) inside the testbed's allocation; chosen by the Slurm provider, never in a file.</summary>
+    Slurm,
 }
 
 /// <summary>The transport a host was given, and why.</summary>
-/// <param name="Kind">SshNet or OpenSsh (never Auto).</param>
+/// <param name="Kind">SshNet, OpenSsh or Slurm (never Auto).</param>
 /// <param name="Reason">Why: what the testbed asked for, or what made <c>auto</c> choose.</param>
 public sealed record TransportChoice(TransportKind Kind, string Reason);

@@ -75,6 +75,12 @@ namespace Provisioning.Errors;
     RecommendedAction = "Install the manager first (for pip, set the machine's pip_executable variable to a virtual environment's pip).")]
 [ErrorMapping(ErrorKind.TransportUnavailable, "AgentMachineTransportUnavailable", ErrorCategory.NotImplemented,
     RecommendedAction = "Use transport: auto (or openssh) for this host; Get-AgentMachine | Format-List Transport, TransportReason says why it was refused.")]
+[ErrorMapping(ErrorKind.AllocationFailed, "TestbedAllocationFailed", ErrorCategory.ResourceUnavailable,
+    RecommendedAction = "Ask for what the cluster has: sinfo lists its partitions and nodes; -JobId attaches to an allocation you already hold.")]
+[ErrorMapping(ErrorKind.SchedulerClientMissing, "SlurmClientNotInstalled", ErrorCategory.NotInstalled,
+    RecommendedAction = "Install the Slurm client commands on the controller (Debian/Ubuntu: apt-get install slurm-client) and make sure they reach the cluster (SLURM_CONF).")]
+[ErrorMapping(ErrorKind.SchedulerFailed, "SlurmCommandFailed", ErrorCategory.ResourceUnavailable,
+    RecommendedAction = "Check that the cluster answers: sinfo and squeue from this shell should work.")]
 public static class ErrorRecordFactory
 {
     private static readonly Dictionary<ErrorKind, ErrorMappingAttribute> Table =

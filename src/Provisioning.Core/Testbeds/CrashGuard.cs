@@ -2,15 +2,20 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Versioning;
 
-namespace Provisioning.Core.Testbeds.Local;
+namespace Provisioning.Core.Testbeds;
 
 /// <summary>
-/// A tiny shell process that stops the agents if this process dies without removing its testbed (a crash,
+/// A tiny shell process that cleans up after this process if it dies without removing its testbed. The Local
+/// provider's stops the agents (<see cref="Start"/>); the Slurm provider's cancels the allocation
+/// (<see cref="RunOnOwnerDeath"/>).
+/// <para>
+/// The Local guard stops the agents if this process dies without removing its testbed (a crash,
 /// SIGKILL, a test host torn down). It waits on a pipe whose write end only we hold: a normal removal writes
 /// "disarm" and it exits; if we die first the kernel closes the pipe, it reads end-of-file, kills the agents
 /// (only pids whose command line still names the state folder, in case a pid was reused) and deletes the
 /// state. It runs in its own session so a terminal's Ctrl+C does not take it down. Like a normal removal it
 /// stops each listener's sessions and their commands too (the process tree, found with pgrep).
+/// </para>
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class CrashGuard : IDisposable
@@ -48,7 +53,17 @@ internal sealed class CrashGuard : IDisposable
     /// Starts watching. <paramref name="marker"/> must appear in each pid's command line (the state folder);
     /// <paramref name="paths"/> are deleted after the kill.
     /// </summary>
-    public static CrashGuard Start(IReadOnlyCollection<int> pids, string marker, IEnumerable<string> paths)
+    public static CrashGuard Start(IReadOnlyCollection<int> pids, string marker, IEnumerable<string> paths) =>
+        Launch(Script, [pids.Count.ToString(CultureInfo.InvariantCulture), marker, .. pids.Select(p => p.ToString(CultureInfo.InvariantCulture)), .. paths], null);
+
+    /// <summary>
+    /// Starts a guard that runs <paramref name="script"/> (POSIX sh, with <paramref name="arguments"/> as $1...) only if
+    /// this process dies before <see cref="Disarm"/>, with <paramref name="environment"/> added to its own.
+    /// </summary>
+    public static CrashGuard RunOnOwnerDeath(string script, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment) =>
+        Launch("exec >/dev/null 2>&1\nIFS= read -r line\n[ \"$line\" = disarm ] && exit 0\n" + script, arguments, environment);
+
+    private static CrashGuard Launch(string script, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment)
     {
         var setsid = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
         var start = new ProcessStartInfo(setsid ?? "/bin/sh")
@@ -59,12 +74,10 @@ internal sealed class CrashGuard : IDisposable
         };
         if (setsid is not null) start.ArgumentList.Add("/bin/sh");
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(Script);
+        start.ArgumentList.Add(script);
         start.ArgumentList.Add("provisioning-crash-guard");
-        start.ArgumentList.Add(pids.Count.ToString(CultureInfo.InvariantCulture));
-        start.ArgumentList.Add(marker);
-        foreach (var pid in pids) start.ArgumentList.Add(pid.ToString(CultureInfo.InvariantCulture));
-        foreach (var path in paths) start.ArgumentList.Add(path);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        if (environment is not null) foreach (var (name, value) in environment) start.Environment[name] = value;
         return new CrashGuard(Process.Start(start)!);
     }
 
