@@ -23,9 +23,11 @@ public sealed class Testbed : IAsyncDisposable
         string? sourcePath = null,
         ITestbedLifetime? lifetime = null,
         IReadOnlyList<string>? providerNotes = null,
-        string? allocationId = null)
+        string? allocationId = null,
+        bool ownsAllocation = false)
     {
         AllocationId = allocationId;
+        OwnsAllocation = ownsAllocation;
         Name = name;
         Provider = provider;
         StateDirectory = stateDirectory;
@@ -47,6 +49,8 @@ public sealed class Testbed : IAsyncDisposable
     public string Provider { get; }
     /// <summary>The scheduler's job id of the allocation that holds the machines (Slurm testbeds); null otherwise.</summary>
     public string? AllocationId { get; }
+    /// <summary>True when removing the testbed releases <see cref="AllocationId"/> (it allocated it, rather than attaching to it).</summary>
+    public bool OwnsAllocation { get; }
     /// <summary>The YAML file it was loaded from, if any.</summary>
     public string? SourcePath { get; }
     /// <summary>Folder of the testbed's state: journal, generated keys, agent folders.</summary>

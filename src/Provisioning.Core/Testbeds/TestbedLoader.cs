@@ -63,8 +63,47 @@ public static class TestbedLoader
     /// Relative paths in the text resolve against the folder of <paramref name="sourceName"/> (or the current directory).</summary>
     public static Testbed Parse(string yaml, string sourceName) => Parse(yaml, sourceName, stateRoot: null);
 
+    /// <summary>
+    /// <see cref="Load(string, TransportKind?)"/> for any file, including one with <c>provider: slurm</c>, whose nodes are
+    /// allocated (and waited for, until <paramref name="cancellationToken"/> is cancelled) by <see cref="Slurm.SlurmProvider"/>;
+    /// <paramref name="progress"/> receives the allocation's status lines.
+    /// </summary>
+    public static async Task<Testbed> LoadAsync(string path, TransportKind? transport, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        var (yaml, fullPath) = ReadFile(path);
+        var baseDirectory = Path.GetDirectoryName(fullPath)!;
+        var definition = new TestbedFileReader(fullPath, baseDirectory).Read(yaml);
+        if (definition.Slurm is not { } request) return Build(definition, fullPath, fullPath, null, transport);
+        if (transport is not null)
+            throw new ArgumentException($"-Transport does not apply to '{fullPath}': a testbed with 'provider: slurm' reaches its nodes through srun.", nameof(transport));
+        var name = definition.Name ?? DefaultName(fullPath);
+        var roles = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (role, count) in request.Roles) roles[role] = count;
+        return await Slurm.SlurmProvider.StartAsync(new Slurm.SlurmTestbedOptions
+        {
+            Nodes = request.Nodes,
+            Partition = request.Partition,
+            TimeLimit = request.TimeLimit,
+            Account = request.Account,
+            Constraint = request.Constraint,
+            JobId = request.JobId,
+            Roles = roles,
+            Name = name,
+            StateDirectory = definition.StateDirectory,
+            Variables = definition.DefaultVariables,
+            SourcePath = fullPath,
+            Progress = progress,
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary><see cref="Load(string)"/> with the default state folders under <paramref name="stateRoot"/> (tests).</summary>
     internal static Testbed Load(string path, string? stateRoot, TransportKind? transport = null)
+    {
+        var (yaml, fullPath) = ReadFile(path);
+        return Build(yaml, fullPath, fullPath, Path.GetDirectoryName(fullPath)!, stateRoot, transport);
+    }
+
+    private static (string Yaml, string FullPath) ReadFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = Path.GetFullPath(path);
@@ -83,7 +122,7 @@ public static class TestbedLoader
         {
             throw new ProvisioningException(ErrorKind.PermissionDenied, $"The testbed file '{fullPath}' cannot be read: {ex.Message}", fullPath, ex);
         }
-        return Build(yaml, fullPath, fullPath, Path.GetDirectoryName(fullPath)!, stateRoot, transport);
+        return (yaml, fullPath);
     }
 
     /// <summary><see cref="Parse(string, string)"/> with the default state folders under <paramref name="stateRoot"/> (tests).</summary>
@@ -98,6 +137,16 @@ public static class TestbedLoader
     private static Testbed Build(string yaml, string file, string sourcePath, string baseDirectory, string? stateRoot, TransportKind? transport = null)
     {
         var definition = new TestbedFileReader(file, baseDirectory).Read(yaml);
+        if (definition.Slurm is not null)
+        {
+            // A Slurm testbed waits for its allocation; only the asynchronous path can be cancelled while it does.
+            return LoadAsync(file, transport, null, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        return Build(definition, file, sourcePath, stateRoot, transport);
+    }
+
+    private static Testbed Build(TestbedDefinition definition, string file, string sourcePath, string? stateRoot, TransportKind? transport)
+    {
 
         var name = definition.Name ?? DefaultName(file);
         var stateDirectory = definition.StateDirectory

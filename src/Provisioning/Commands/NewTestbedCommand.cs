@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using Provisioning.Core.Testbeds;
 using Provisioning.Core.Testbeds.Local;
+using Provisioning.Core.Testbeds.Slurm;
 using Provisioning.Core.Transport;
 using Provisioning.Errors;
 using Provisioning.Pipeline;
@@ -10,7 +11,7 @@ using Provisioning.Session;
 namespace Provisioning.Commands;
 
 /// <summary>
-/// <para type="synopsis">Loads a testbed from a YAML file, or starts a Local testbed of real sshd agents, and makes it current.</para>
+/// <para type="synopsis">Loads a testbed from a YAML file, starts a Local testbed of real sshd agents, or allocates nodes from a Slurm cluster, and makes it current.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.New, "Testbed", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(Testbed))]
@@ -18,6 +19,8 @@ public sealed class NewTestbedCommand : AgentCmdlet
 {
     private const string PathSet = "Path";
     private const string LocalSet = "Local";
+    private const string SlurmSet = "Slurm";
+    private const string SlurmJobSet = "SlurmJob";
 
     /// <summary>The testbed YAML file, relative to the current location.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -25,10 +28,45 @@ public sealed class NewTestbedCommand : AgentCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
-    /// <summary>The provider that creates the machines. <c>Local</c> starts sshd agents on loopback.</summary>
+    /// <summary>
+    /// The provider that creates the machines. <c>Local</c> starts sshd agents on loopback; <c>Slurm</c> allocates
+    /// nodes from a Slurm cluster (<c>-Nodes</c>) or attaches to an allocation (<c>-JobId</c>).
+    /// </summary>
     [Parameter(Mandatory = true, ParameterSetName = LocalSet)]
-    [ValidateSet("Local")]
-    public string Provider { get; set; } = "Local";
+    [Parameter(Mandatory = true, ParameterSetName = SlurmSet)]
+    [Parameter(Mandatory = true, ParameterSetName = SlurmJobSet)]
+    [ValidateSet(LocalProvider.ProviderName, SlurmProvider.ProviderName)]
+    public string Provider { get; set; } = LocalProvider.ProviderName;
+
+    /// <summary>How many nodes to ask the Slurm scheduler for (<c>salloc -N</c>).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SlurmSet)]
+    [ValidateRange(1, SlurmProvider.MaxNodes)]
+    public int Nodes { get; set; }
+
+    /// <summary>The Slurm partition to allocate from; the cluster's default when omitted.</summary>
+    [Parameter(ParameterSetName = SlurmSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Partition { get; set; }
+
+    /// <summary>The allocation's time limit, in Slurm's format (<c>30</c>, <c>02:00:00</c>, <c>1-00</c>); the partition's default when omitted.</summary>
+    [Parameter(ParameterSetName = SlurmSet)]
+    [ValidateNotNullOrEmpty]
+    public string? TimeLimit { get; set; }
+
+    /// <summary>The Slurm account to charge (<c>salloc -A</c>).</summary>
+    [Parameter(ParameterSetName = SlurmSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Account { get; set; }
+
+    /// <summary>Node features the nodes must have (<c>salloc -C</c>, in Slurm's constraint syntax).</summary>
+    [Parameter(ParameterSetName = SlurmSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Constraint { get; set; }
+
+    /// <summary>An existing Slurm allocation (job id) to attach to instead of allocating; Remove-Testbed leaves it allocated.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SlurmJobSet)]
+    [ValidatePattern(@"^\d+(_\d+)?$")]
+    public string? JobId { get; set; }
 
     /// <summary>How many Local agents to start.</summary>
     [Parameter(ParameterSetName = LocalSet)]
@@ -41,11 +79,15 @@ public sealed class NewTestbedCommand : AgentCmdlet
     /// smaller roles come first (server = 1 makes agent-1 the server), ties by name.
     /// </summary>
     [Parameter(ParameterSetName = LocalSet)]
+    [Parameter(ParameterSetName = SlurmSet)]
+    [Parameter(ParameterSetName = SlurmJobSet)]
     [ValidateNotNull]
     public IDictionary? Role { get; set; }
 
-    /// <summary>The Local testbed's name; generated when omitted.</summary>
+    /// <summary>The Local or Slurm testbed's name; generated when omitted.</summary>
     [Parameter(ParameterSetName = LocalSet)]
+    [Parameter(ParameterSetName = SlurmSet)]
+    [Parameter(ParameterSetName = SlurmJobSet)]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
@@ -73,7 +115,8 @@ public sealed class NewTestbedCommand : AgentCmdlet
     /// <c>SshNet</c> or <c>OpenSsh</c>. Overrides the file's <c>transport:</c> keys.
     /// </summary>
     /// <remarks>A string, for the same reason as <see cref="Isolation"/>.</remarks>
-    [Parameter]
+    [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = LocalSet)]
     [ValidateSet(nameof(TransportKind.Auto), nameof(TransportKind.SshNet), nameof(TransportKind.OpenSsh))]
     public string? Transport { get; set; }
 
@@ -82,7 +125,18 @@ public sealed class NewTestbedCommand : AgentCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var testbed = ParameterSetName == LocalSet ? StartLocal() : Load();
+        var testbed = ParameterSetName switch
+        {
+            LocalSet when Provider.Equals(SlurmProvider.ProviderName, StringComparison.OrdinalIgnoreCase) => throw TerminatingError(
+                ErrorRecordFactory.InvalidArgument("TestbedSlurmRequestMissing",
+                    "New-Testbed -Provider Slurm needs -Nodes (a new allocation) or -JobId (an allocation that exists).", Provider)),
+            LocalSet => StartLocal(),
+            SlurmSet or SlurmJobSet when !Provider.Equals(SlurmProvider.ProviderName, StringComparison.OrdinalIgnoreCase) => throw TerminatingError(
+                ErrorRecordFactory.InvalidArgument("TestbedProviderParameterInvalid",
+                    $"-Nodes, -JobId, -Partition, -TimeLimit, -Account and -Constraint are parameters of -Provider Slurm, not of -Provider {Provider}.", Provider)),
+            SlurmSet or SlurmJobSet => StartSlurm(),
+            _ => Load(),
+        };
         if (Stopping)
         {
             // Stopped while the testbed came up: it must not survive half-owned by nobody.
@@ -98,7 +152,10 @@ public sealed class NewTestbedCommand : AgentCmdlet
     private Testbed Load()
     {
         var file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        return InvokeEngine(() => TestbedLoader.Load(file, ParsedTransport()), file);
+        // A file with provider: slurm waits for its allocation: with progress, and Ctrl+C cancels the request.
+        var statuses = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        var transport = ParsedTransport();
+        return InvokeEngine(() => AwaitWithProgress(TestbedLoader.LoadAsync(file, transport, s => statuses.Writer.TryWrite(s), StopToken), statuses.Reader, $"Loading {file}"), file);
     }
 
     private Testbed StartLocal()
@@ -129,6 +186,32 @@ public sealed class NewTestbedCommand : AgentCmdlet
                 progress.RecordType = ProgressRecordType.Completed;
                 WriteProgress(progress);
             }
+        }
+    }
+
+    private Testbed StartSlurm()
+    {
+        var statuses = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        var options = new SlurmTestbedOptions
+        {
+            Nodes = ParameterSetName == SlurmSet ? Nodes : 1,
+            Partition = Partition,
+            TimeLimit = TimeLimit,
+            Account = Account,
+            Constraint = Constraint,
+            JobId = ParameterSetName == SlurmJobSet ? JobId : null,
+            Roles = RoleCounts(),
+            Name = Name,
+            Progress = status => statuses.Writer.TryWrite(status),
+        };
+        var activity = JobId is null ? $"Allocating {Nodes} Slurm node(s)" : $"Attaching to Slurm job {JobId}";
+        try
+        {
+            return AwaitWithProgress(SlurmProvider.StartAsync(options, StopToken), statuses.Reader, activity);
+        }
+        catch (Exception ex) when (ex is not RuntimeException)
+        {
+            throw TerminatingError(ErrorRecordFactory.FromException(ex, options.Name ?? (object?)JobId));
         }
     }
 

@@ -9,7 +9,7 @@ using Provisioning.Session;
 namespace Provisioning.Commands;
 
 /// <summary>
-/// <para type="synopsis">Closes a testbed's master connections and forgets it; a Local testbed's agents are stopped and their state deleted.</para>
+/// <para type="synopsis">Closes a testbed's master connections and forgets it; a Local testbed's agents are stopped and their state deleted, a Slurm testbed's allocation released.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "Testbed", DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
@@ -74,8 +74,11 @@ public sealed class RemoveTestbedCommand : AgentCmdlet
 
     private static string Describe(Testbed testbed) => $"{testbed.Name} ({testbed.Provider}, {testbed.Machines.Count} machines)";
 
-    private static string Action(Testbed testbed) =>
-        testbed.Provider == "Local"
-            ? $"Remove testbed: stop its {testbed.Machines.Count} local sshd agents, delete {testbed.StateDirectory} and close its connections"
-            : "Remove testbed: close its master connections";
+    private static string Action(Testbed testbed) => testbed.Provider switch
+    {
+        "Local" => $"Remove testbed: stop its {testbed.Machines.Count} local sshd agents, delete {testbed.StateDirectory} and close its connections",
+        "Slurm" when testbed.OwnsAllocation => $"Remove testbed: cancel its job steps and release its Slurm allocation (scancel {testbed.AllocationId})",
+        "Slurm" => $"Remove testbed: cancel its job steps (the Slurm allocation {testbed.AllocationId} is not this testbed's and stays)",
+        _ => "Remove testbed: close its master connections",
+    };
 }

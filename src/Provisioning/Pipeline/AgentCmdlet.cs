@@ -112,6 +112,40 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits for <paramref name="task"/> like <see cref="Await{T}(Task{T})"/>, writing each status line the engine posts to
+    /// <paramref name="statuses"/> as progress of <paramref name="activity"/>, on the pipeline thread (completed at the end).
+    /// </summary>
+    /// <typeparam name="T">The task's result.</typeparam>
+    /// <param name="task">Work started with <see cref="StopToken"/>.</param>
+    /// <param name="statuses">Status lines the engine writes from its threads.</param>
+    /// <param name="activity">The progress activity.</param>
+    protected T AwaitWithProgress<T>(Task<T> task, ChannelReader<string> statuses, string activity)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(statuses);
+        // No bar at all for work that posts no status (a testbed file that lists its hosts loads at once).
+        var shown = false;
+        try
+        {
+            while (!task.IsCompleted)
+            {
+                var waiting = statuses.WaitToReadAsync(CancellationToken.None).AsTask();
+                Task.WaitAny(task, waiting);
+                while (statuses.TryRead(out var status))
+                {
+                    WriteProgress(new ProgressRecord(_activityId, activity, status));
+                    shown = true;
+                }
+            }
+            return Await(task);
+        }
+        finally
+        {
+            if (shown && !Stopping) WriteProgress(new ProgressRecord(_activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
+
     /// <summary>Waits on the pipeline thread for engine work without a result; see <see cref="Await{T}(Task{T})"/>.</summary>
     /// <param name="task">Work started with <see cref="StopToken"/>.</param>
     protected void Await(Task task)

@@ -45,7 +45,7 @@ public static partial class SlurmProvider
             var job = await WaitRunningAsync(client, jobId, options.Progress, cancellationToken).ConfigureAwait(false);
             var nodes = await ReadNodesAsync(client, job, cancellationToken).ConfigureAwait(false);
             var roleOf = Local.LocalProvider.AssignRoles(nodes.Count, options.Roles);
-            var machines = nodes.Select((node, i) => new AgentMachine(node.Name, node.Address, i, roleOf[i], new ConnectionSettings(), Variables(node)) { Slurm = node }).ToList();
+            var machines = nodes.Select((node, i) => new AgentMachine(node.Name, node.Address, i, roleOf[i], new ConnectionSettings(), Variables(node, options.Variables)) { Slurm = node }).ToList();
             var roles = machines.SelectMany(m => m.Roles.Select(r => (Role: r, m.Name)))
                 .GroupBy(x => x.Role, StringComparer.OrdinalIgnoreCase)
                 .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(x => x.Name).ToList(), StringComparer.OrdinalIgnoreCase);
@@ -56,7 +56,7 @@ public static partial class SlurmProvider
             var transport = new SlurmTransport(client, jobId, job.NodeList, stepName);
             var lifetime = SlurmAllocation.Hold(client, jobId, owned, stepName, Path.Combine(state, "journal.db"), name, nodes.Count);
             var notes = owned ? Array.Empty<string>() : [$"Attached to job {jobId}, which this testbed did not allocate: Remove-Testbed stops this session's job steps but leaves the allocation to its owner."];
-            return new Testbed(name, ProviderName, state, machines, roles, transport, lifetime: lifetime, providerNotes: notes, allocationId: jobId);
+            return new Testbed(name, ProviderName, state, machines, roles, transport, lifetime: lifetime, providerNotes: notes, allocationId: jobId, ownsAllocation: owned, sourcePath: options.SourcePath);
         }
         catch
         {
@@ -65,16 +65,14 @@ public static partial class SlurmProvider
         }
     }
 
-    private static VariableDictionary Variables(SlurmNode node)
+    private static VariableDictionary Variables(SlurmNode node, VariableDictionary? defaults)
     {
-        var variables = new VariableDictionary
-        {
-            ["slurm_job_id"] = node.JobId,
-            ["slurm_node"] = node.Name,
-            ["slurm_cpus"] = node.Cpus,
-            ["slurm_memory_mb"] = node.MemoryMb,
-            ["slurm_features"] = node.Features.ToList(),
-        };
+        var variables = defaults is null ? new VariableDictionary() : Yaml.VariableCopy.Deep(defaults);
+        variables["slurm_job_id"] = node.JobId;
+        variables["slurm_node"] = node.Name;
+        variables["slurm_cpus"] = node.Cpus;
+        variables["slurm_memory_mb"] = node.MemoryMb;
+        variables["slurm_features"] = node.Features.ToList();
         if (node.Partition is not null) variables["slurm_partition"] = node.Partition;
         return variables;
     }
@@ -174,7 +172,7 @@ public static partial class SlurmProvider
     /// <summary>Refuses, before asking, more nodes than the partition has at all (Slurm would queue such a job forever).</summary>
     private static async Task CheckPartitionSizeAsync(SlurmClient client, SlurmTestbedOptions options, CancellationToken cancellationToken)
     {
-        var (code, stdout, _) = await client.RunAsync("sinfo", ["--noheader", "--format", "%P|%D"], cancellationToken).ConfigureAwait(false);
+        var (code, stdout, stderr) = await client.RunAsync("sinfo", ["--noheader", "--format", "%P|%D"], cancellationToken).ConfigureAwait(false);
         if (code != 0) return; // salloc will say what is wrong
         var partitions = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(l => l.Split('|'))

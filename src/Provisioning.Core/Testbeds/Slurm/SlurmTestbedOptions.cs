@@ -17,6 +17,10 @@ public sealed class SlurmTestbedOptions
     public string? JobId { get; init; }
     /// <summary>Role name to number of nodes, given in node order (server = 1, client = 3: the first node is the server).</summary>
     public IReadOnlyDictionary<string, int>? Roles { get; init; }
+    /// <summary>Variables every node starts with (a testbed file's <c>defaults: vars:</c>); the <c>slurm_*</c> facts go over them.</summary>
+    public VariableDictionary? Variables { get; init; }
+    /// <summary>The testbed file the request came from, if any (<see cref="Testbed.SourcePath"/>).</summary>
+    public string? SourcePath { get; init; }
     /// <summary>Testbed name; generated when null. It is also the job's name (<c>provisioning-&lt;name&gt;</c>).</summary>
     public string? Name { get; init; }
     /// <summary>Where the testbed's journal goes; a folder under the user's state directory, per job, when null.</summary>

@@ -7,7 +7,15 @@ internal sealed record TestbedDefinition(
     ConnectionSettings Defaults,
     VariableDictionary DefaultVariables,
     IReadOnlyList<HostDefinition> Hosts,
-    IReadOnlyList<RoleDefinition> Roles);
+    IReadOnlyList<RoleDefinition> Roles)
+{
+    /// <summary>For <c>provider: slurm</c>: what to ask the scheduler for (the testbed has no hosts of its own then).</summary>
+    public SlurmRequest? Slurm { get; init; }
+}
+
+/// <summary>A testbed file's <c>slurm:</c> section, and its roles as node counts in the written order.</summary>
+internal sealed record SlurmRequest(int Nodes, string? Partition, string? TimeLimit, string? Account, string? Constraint, string? JobId,
+    IReadOnlyList<KeyValuePair<string, int>> Roles);
 
 /// <summary>One host after range expansion; <see cref="Settings"/> holds only what the host itself sets.</summary>
 internal sealed record HostDefinition(string Name, string Address, ConnectionSettings Settings, VariableDictionary Variables);

@@ -9,7 +9,9 @@ namespace Provisioning.Core.Testbeds.Yaml;
 /// </summary>
 internal sealed class TestbedFileReader
 {
-    private static readonly string[] TopLevelKeys = ["name", "state_dir", "defaults", "hosts", "roles"];
+    private static readonly string[] TopLevelKeys = ["name", "state_dir", "provider", "slurm", "defaults", "hosts", "roles"];
+    private static readonly string[] SlurmKeys = ["nodes", "partition", "time_limit", "account", "constraint", "job_id"];
+    private static readonly string[] SlurmDefaultsKeys = ["vars"];
     private static readonly string[] DefaultsKeys = ["user", "port", "identity_file", "proxy_jump", "known_hosts", "trust_new_host_keys", "workdir", "kex", "transport", "vars"];
     private static readonly string[] HostKeys = ["address", .. DefaultsKeys];
 
@@ -40,6 +42,13 @@ internal sealed class TestbedFileReader
         var name = top.TryGetValue("name", out var nameEntry) ? ReadString(nameEntry.Value, "name") : null;
         var stateDir = top.TryGetValue("state_dir", out var stateEntry) ? ReadLocalPath(stateEntry.Value, "state_dir") : null;
 
+        var provider = top.TryGetValue("provider", out var providerEntry) ? ReadString(providerEntry.Value, "provider")?.ToLowerInvariant() : null;
+        if (provider is not (null or "static" or "slurm"))
+            throw Fail(providerEntry.Value, "provider", $"provider is 'static' (the hosts listed under 'hosts:') or 'slurm' (nodes allocated by Slurm), not '{provider}'.");
+        if (provider == "slurm") return ReadSlurm(rootMapping, top, name, stateDir);
+        if (top.TryGetValue("slurm", out var strayEntry))
+            throw Fail(strayEntry.Key, "slurm", "'slurm:' describes an allocation, which only a testbed with 'provider: slurm' has.");
+
         var defaults = new ConnectionSettings();
         var defaultVariables = new VariableDictionary();
         if (top.TryGetValue("defaults", out var defaultsEntry) && AsMapping(defaultsEntry.Value, "defaults", "connection settings") is { } defaultsMapping)
@@ -53,6 +62,56 @@ internal sealed class TestbedFileReader
         var roles = top.TryGetValue("roles", out var rolesEntry) ? ReadRoles(rolesEntry.Value, hosts) : [];
 
         return new TestbedDefinition(name, stateDir, defaults, defaultVariables, hosts, roles);
+    }
+
+    /// <summary>A testbed whose nodes come from a Slurm allocation: <c>slurm:</c> says what to ask for, roles are counts.</summary>
+    private TestbedDefinition ReadSlurm(YamlSourceMapping root, Dictionary<string, (YamlSourceScalar Key, YamlSourceNode Value)> top, string? name, string? stateDir)
+    {
+        if (top.TryGetValue("hosts", out var hostsEntry))
+            throw Fail(hostsEntry.Key, "hosts", "a testbed with 'provider: slurm' gets its hosts from the allocation; remove 'hosts:' and give 'slurm: { nodes: N }'.");
+        if (!top.TryGetValue("slurm", out var slurmEntry) || AsMapping(slurmEntry.Value, "slurm", "allocation settings (nodes, partition, time_limit, ...)") is not { } mapping)
+            throw Fail(root, "slurm", "'provider: slurm' needs a 'slurm:' mapping with 'nodes:' (a new allocation) or 'job_id:' (one that exists).");
+        var entries = Entries(mapping, "slurm", SlurmKeys);
+        string? Text(string key) => entries.TryGetValue(key, out var e) ? ReadString(e.Value, $"slurm.{key}") : null;
+        int? nodes = null;
+        if (entries.TryGetValue("nodes", out var nodesEntry))
+        {
+            var text = ReadString(nodesEntry.Value, "slurm.nodes");
+            if (text is null || text.Length > 6 || !text.All(char.IsAsciiDigit) || int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) is < 1 or > Slurm.SlurmProvider.MaxNodes)
+                throw Fail(nodesEntry.Value, "slurm.nodes", $"nodes is a whole number from 1 to {Slurm.SlurmProvider.MaxNodes}, not '{text}'.");
+            nodes = int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        var jobId = Text("job_id");
+        if (jobId is not null && !System.Text.RegularExpressions.Regex.IsMatch(jobId, @"^\d+(_\d+)?$"))
+            throw Fail(entries["job_id"].Value, "slurm.job_id", $"job_id is a Slurm job id (digits), not '{jobId}'.");
+        if (nodes is null == (jobId is null))
+            throw Fail(mapping, "slurm", "give either 'nodes:' (a new allocation) or 'job_id:' (one that exists), not both and not neither.");
+
+        var variables = new VariableDictionary();
+        if (top.TryGetValue("defaults", out var defaultsEntry) && AsMapping(defaultsEntry.Value, "defaults", "defaults") is { } defaultsMapping)
+            (_, variables, _) = ReadSettings(defaultsMapping, "defaults", SlurmDefaultsKeys);
+
+        var roleCounts = new List<KeyValuePair<string, int>>();
+        if (top.TryGetValue("roles", out var rolesEntry) && AsMapping(rolesEntry.Value, "roles", "role names and node counts") is { } rolesMapping)
+        {
+            foreach (var (keyNode, valueNode) in rolesMapping.Entries)
+            {
+                var key = HostOrRoleKey(keyNode, "roles", "role");
+                var path = $"roles.{key.Value}";
+                CheckName(key.Value, key, path, "role");
+                var text = ReadString(valueNode, path);
+                if (text is null || text.Length > 6 || !text.All(char.IsAsciiDigit))
+                    throw Fail(valueNode, path, $"with 'provider: slurm', a role gives how many nodes have it (a whole number), not '{text}'.");
+                if (roleCounts.Any(r => string.Equals(r.Key, key.Value, StringComparison.OrdinalIgnoreCase)))
+                    throw Fail(key, path, $"role '{key.Value}' is defined twice (role names ignore case).");
+                roleCounts.Add(new(key.Value, int.Parse(text, System.Globalization.CultureInfo.InvariantCulture)));
+            }
+            if (nodes is { } n && roleCounts.Sum(r => r.Value) > n)
+                throw Fail(rolesEntry.Value, "roles", $"the roles ask for {roleCounts.Sum(r => r.Value)} nodes but 'slurm.nodes' is {n}.");
+        }
+
+        var request = new SlurmRequest(nodes ?? 1, Text("partition"), Text("time_limit"), Text("account"), Text("constraint"), jobId, roleCounts);
+        return new TestbedDefinition(name, stateDir, new ConnectionSettings(), variables, [], []) { Slurm = request };
     }
 
     private List<HostDefinition> ReadHosts((YamlSourceScalar Key, YamlSourceNode Value) hostsEntry)
