@@ -120,6 +120,8 @@ internal static class BenchmarkApp
                     await RunGuardedAsync(runner, "provision suite", () => new ProvisionSuite(context).RunAsync(sizes.Max(), ct)).ConfigureAwait(false);
                 if (options.Suites.HasFlag(Suite.Package))
                     await RunGuardedAsync(runner, "package suite", () => new PackageSuite(context).RunAsync(options.TransferHosts, ct)).ConfigureAwait(false);
+                if (options.Suites.HasFlag(Suite.Slurm))
+                    await RunGuardedAsync(runner, "slurm suite", () => new SlurmSuite(context).RunAsync(options.SlurmNodes, ct)).ConfigureAwait(false);
                 if (options.Suites.HasFlag(Suite.Agents))
                     await RunGuardedAsync(runner, "agents suite", () => new AgentsSuite(context).RunAsync(options.Sizes.Max(), ct)).ConfigureAwait(false);
             }

@@ -22,8 +22,10 @@ internal enum Suite
     Provision = 64,
     /// <summary>Install-AgentPackage from the controller cache to offline agents, against Ansible's apt deb: (issue 10).</summary>
     Package = 128,
+    /// <summary>hostname on every node of one-machine Slurm clusters, one step and a step per node, beside SSH fan-out (issue 14).</summary>
+    Slurm = 256,
     /// <summary>Every suite.</summary>
-    All = Command | Copy | Fetch | Journal | Agents | Process | Provision | Package,
+    All = Command | Copy | Fetch | Journal | Agents | Process | Provision | Package | Slurm,
 }
 
 /// <summary>Command-line options. Parsed by hand: the surface is small and a parser package is not worth a dependency.</summary>
@@ -56,13 +58,16 @@ internal sealed class BenchmarkOptions
     public int CopyMebibytes { get; private set; } = 64;
     /// <summary>Small files fetched from each agent.</summary>
     public int FetchFiles { get; private set; } = 200;
+    /// <summary>Node counts of the Slurm suite's clusters (multiple-slurmd on this machine).</summary>
+    public IReadOnlyList<int> SlurmNodes { get; private set; } = [4, 64];
     /// <summary>True when --help was given.</summary>
     public bool ShowHelp { get; private set; }
 
     /// <summary>The largest agent count any selected suite needs.</summary>
     public int AgentsNeeded =>
-        Math.Max(1, Math.Max((Suites & (Suite.Command | Suite.Journal | Suite.Process | Suite.Provision)) != 0 ? Sizes.Max() : 0,
-                 (Suites & (Suite.Copy | Suite.Fetch)) != 0 ? TransferHosts : 0));
+        Math.Max(1, Math.Max(Math.Max((Suites & (Suite.Command | Suite.Journal | Suite.Process | Suite.Provision)) != 0 ? Sizes.Max() : 0,
+                 (Suites & (Suite.Copy | Suite.Fetch)) != 0 ? TransferHosts : 0),
+                 Suites.HasFlag(Suite.Slurm) ? SlurmNodes.Max() : 0));
 
     /// <summary>Usage text.</summary>
     public const string Usage = """
@@ -83,6 +88,7 @@ internal sealed class BenchmarkOptions
           --transfer-hosts 20     agents for the copy and fetch suites
           --copy-mib 64           size of the pushed file
           --fetch-files 200       small files fetched from each agent
+          --slurm-nodes 4,64      node counts of the Slurm suite's one-machine clusters (needs root and Slurm)
         """;
 
     /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> with a readable message.</summary>
@@ -106,6 +112,7 @@ internal sealed class BenchmarkOptions
                 case "--cell-budget": o.CellBudget = TimeSpan.FromSeconds(PositiveInt(name, Value())); break;
                 case "--transfer-hosts": o.TransferHosts = PositiveInt(name, Value()); break;
                 case "--copy-mib": o.CopyMebibytes = PositiveInt(name, Value()); break;
+                case "--slurm-nodes": o.SlurmNodes = ParseSizes(Value()); break;
                 case "--fetch-files": o.FetchFiles = PositiveInt(name, Value()); break;
                 case "-h" or "--help": o.ShowHelp = true; break;
                 default: throw new ArgumentException($"Unknown option '{name}'. Try --help.");
@@ -136,8 +143,9 @@ internal sealed class BenchmarkOptions
                 "process" => Suite.Process,
                 "provision" => Suite.Provision,
                 "package" or "packages" => Suite.Package,
+                "slurm" => Suite.Slurm,
                 "all" => Suite.All,
-                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, agents, process, provision, package, all)."),
+                _ => throw new ArgumentException($"--only: unknown suite '{part}' (cmd, copy, fetch, journal, agents, process, provision, package, slurm, all)."),
             };
         }
         return suites != Suite.None ? suites : throw new ArgumentException("--only needs at least one suite.");

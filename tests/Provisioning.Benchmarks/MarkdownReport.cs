@@ -30,6 +30,7 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
         AgentsSection();
         ProcessSection();
         PackageSection();
+        SlurmSection();
         Tail();
         return _md.ToString();
     }
@@ -238,6 +239,17 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
         Line("|---|---|---|");
         Target("Start-AgentProcess at most 1.5× a warm `true`", Get(ProcessSuite.Job, ProcessSuite.Start, Temperature.Warm, n),
             Get(ProcessSuite.Job, ProcessSuite.True, Temperature.Warm, n), r => r <= 1.5, r => $"{r:0.00}×");
+        Line();
+    }
+
+    private void SlurmSection()
+    {
+        if (!cells.Any(c => c.Job == SlurmSuite.Job)) return;
+        Line("## Slurm: `hostname` on every node of a one-machine cluster");
+        Line();
+        Line("| | nodes | median (min) s | runs |");
+        Line("|---|---:|---:|---:|");
+        foreach (var c in cells.Where(c => c.Job == SlurmSuite.Job).OrderBy(c => c.Hosts)) Line($"| {c.Tool} | {c.Hosts} | {CellText(c)} | {c.Seconds.Count} |");
         Line();
     }
 

@@ -43,6 +43,9 @@ public static class FanOut
         CancellationToken cancellationToken)
     {
         if (throttleLimit < 1) throw new ArgumentOutOfRangeException(nameof(throttleLimit), "ThrottleLimit must be at least 1.");
+        // A transport that gathers a fan-out into steps of its own (Slurm) bounds its processes itself; throttling
+        // here would only split one step into several.
+        if (machines.Count > throttleLimit && machines.All(m => m.Testbed?.Transport.GathersFanOut == true)) throttleLimit = machines.Count;
         var channel = output;
         _ = Task.Run(async () =>
         {

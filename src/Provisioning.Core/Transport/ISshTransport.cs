@@ -27,6 +27,12 @@ public interface ISshTransport : IAsyncDisposable
     /// </summary>
     int EffectivePort(AgentMachine machine);
 
+    /// <summary>
+    /// True when the transport itself turns many concurrent calls into few processes and bounds them (Slurm: one job
+    /// step for a fan-out of the same command), so a fan-out should hand it every host at once instead of throttling.
+    /// </summary>
+    bool GathersFanOut => false;
+
     /// <summary>Which client reaches <paramref name="machine"/>, and why (Get-AgentMachine's Transport columns).</summary>
     TransportChoice Choice(AgentMachine machine) => new(TransportKind.OpenSsh, "the testbed's transport is the OpenSSH client");
 

@@ -24,6 +24,8 @@ public sealed class SlurmTransport : ISshTransport
     private static readonly TimeSpan NodeStateAge = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
+    // At most this many srun processes at once (a labelled step over any number of nodes is one).
+    private readonly SemaphoreSlim _launches = new(Execution.FanOut.DefaultThrottleLimit);
     private readonly SlurmClient _client;
     private readonly string _nodeList;
     private readonly string _stepName;
@@ -53,6 +55,9 @@ public sealed class SlurmTransport : ISshTransport
     /// <summary>How many steps were launched (tests, the benchmark: a fan-out of one command is one step).</summary>
     public int StepsLaunched => Volatile.Read(ref _stepsLaunched);
     private int _stepsLaunched;
+
+    /// <inheritdoc />
+    public bool GathersFanOut => true;
 
     /// <inheritdoc />
     public TransportChoice Choice(AgentMachine machine) => new(TransportKind.Slurm, $"the node is reached through srun, in job {JobId}");
@@ -224,6 +229,20 @@ public sealed class SlurmTransport : ISshTransport
         start.Environment[SlurmStepOutput.CommandVariable] = command;
         start.Environment[SlurmStepOutput.TokenVariable] = token;
         var collector = new SlurmStepOutput(token, request.OutputLimitBytes);
+        await _launches.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await LaunchAsync(start, collector, arguments.Contains("--label"), request, cancellationToken, stdin, readStdout).ConfigureAwait(false);
+        }
+        finally
+        {
+            _launches.Release();
+        }
+    }
+
+    private async Task<StepRun> LaunchAsync(System.Diagnostics.ProcessStartInfo start, SlurmStepOutput collector, bool labelled, RemoteExecutionRequest request,
+        CancellationToken cancellationToken, Func<Stream, CancellationToken, Task>? stdin, Func<Stream, SlurmStepOutput, Task> readStdout)
+    {
         var started = DateTimeOffset.Now;
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("srun did not start.");
@@ -246,7 +265,7 @@ public sealed class SlurmTransport : ISshTransport
         using var onCancel = cancellationToken.Register(() => Stop(ExecutionOutcome.Cancelled));
         try
         {
-            var stderr = collector.ReadLabelledOrDiagnosticsAsync(process.StandardError, labelled: arguments.Contains("--label"));
+            var stderr = collector.ReadLabelledOrDiagnosticsAsync(process.StandardError, labelled);
             var stdout = readStdout(process.StandardOutput.BaseStream, collector);
             var input = FeedAsync(process, stdin, cancellationToken);
             try
