@@ -62,7 +62,7 @@ Describe 'New-Testbed -Provider Slurm' -Skip:$slurmMissing {
             scontrol update nodename=n2 state=drain reason=pester-drain | Out-Null
             Start-Sleep -Milliseconds 1100
             $results = @(Get-AgentMachine | Invoke-RemoteCommand 'echo up' -ErrorVariable failures -ErrorAction SilentlyContinue)
-            ($results | Where-Object Succeeded).Name | Should -Be @('n1', 'n3')
+            ($results | Where-Object Succeeded).Name | Sort-Object | Should -Be @('n1', 'n3')
             $failures.Count | Should -Be 1
             $failures[0].FullyQualifiedErrorId | Should -BeLike 'AgentMachineUnreachable*'
             $failures[0].CategoryInfo.Category | Should -Be 'ConnectionError'

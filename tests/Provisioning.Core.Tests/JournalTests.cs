@@ -51,13 +51,45 @@ public sealed class JournalTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void An_allocation_is_recorded_with_its_release()
+    {
+        using var journal = RunJournal.Open(DbPath);
+        journal.RecordAllocation("lab", "Slurm", "4242", 16, owned: true);
+        journal.RecordAllocation("lab", "Slurm", "77", 2, owned: false);
+        journal.RecordRelease("4242");
+        var all = journal.GetAllocations();
+        Assert.Equal(["4242", "77"], all.Select(a => a.JobId));
+        Assert.Equal(16, all[0].Nodes);
+        Assert.True(all[0].Owned);
+        Assert.NotNull(all[0].ReleaseTime);
+        Assert.False(all[1].Owned);
+        Assert.Null(all[1].ReleaseTime);
+    }
+
+    [Fact]
+    public async Task A_journal_of_schema_1_is_upgraded_and_keeps_its_runs()
+    {
+        using (var journal = RunJournal.Open(DbPath)) await journal.BeginRun("Invoke-RemoteCommand", new Dictionary<string, object?>(), "lab", 1).DisposeAsync();
+        using (var raw = Raw())
+        {
+            Scalar(raw, "DROP TABLE allocations;");
+            Scalar(raw, "PRAGMA user_version = 1;");
+        }
+        using var upgraded = RunJournal.Open(DbPath);
+        Assert.Single(upgraded.GetRuns());
+        Assert.Empty(upgraded.GetAllocations());
+        using var check = Raw();
+        Assert.Equal(2L, Scalar(check, "PRAGMA user_version;"));
+    }
+
+    [Fact]
     public void Opening_creates_a_versioned_wal_schema_readable_by_its_owner_only()
     {
         using (RunJournal.Open(DbPath)) { }
         using var raw = Raw();
-        Assert.Equal(1L, Scalar(raw, "PRAGMA user_version;"));
+        Assert.Equal(2L, Scalar(raw, "PRAGMA user_version;"));
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
-        foreach (var table in new[] { "runs", "steps", "artifacts" })
+        foreach (var table in new[] { "runs", "steps", "artifacts", "allocations" })
             Assert.Equal(1L, Scalar(raw, $"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}';"));
         Assert.Equal("steps", Scalar(raw, "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = 'steps_run_id';"));
         if (!OperatingSystem.IsWindows())

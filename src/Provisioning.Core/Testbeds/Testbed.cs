@@ -71,6 +71,9 @@ public sealed class Testbed : IAsyncDisposable
     /// <summary>True once <see cref="RemoveAsync"/> ran.</summary>
     public bool IsRemoved => Volatile.Read(ref _removed) != 0;
 
+    /// <summary>What the provider does when the testbed is removed (tests reach the crash guards through it).</summary>
+    internal ITestbedLifetime? Lifetime => _lifetime;
+
     /// <summary>Finds a machine by name (case-insensitive), or null.</summary>
     public AgentMachine? this[string name] =>
         Machines.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));

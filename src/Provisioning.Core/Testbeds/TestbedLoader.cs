@@ -73,13 +73,19 @@ public static class TestbedLoader
         var (yaml, fullPath) = ReadFile(path);
         var baseDirectory = Path.GetDirectoryName(fullPath)!;
         var definition = new TestbedFileReader(fullPath, baseDirectory).Read(yaml);
-        if (definition.Slurm is not { } request) return Build(definition, fullPath, fullPath, null, transport);
+        if (definition.Slurm is null) return Build(definition, fullPath, fullPath, null, transport);
+        return await StartSlurmAsync(definition, fullPath, transport, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Task<Testbed> StartSlurmAsync(TestbedDefinition definition, string sourcePath, TransportKind? transport, Action<string>? progress,
+        CancellationToken cancellationToken)
+    {
+        var request = definition.Slurm!;
         if (transport is not null)
-            throw new ArgumentException($"-Transport does not apply to '{fullPath}': a testbed with 'provider: slurm' reaches its nodes through srun.", nameof(transport));
-        var name = definition.Name ?? DefaultName(fullPath);
+            throw new ArgumentException($"-Transport does not apply to '{sourcePath}': a testbed with 'provider: slurm' reaches its nodes through srun.", nameof(transport));
         var roles = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         foreach (var (role, count) in request.Roles) roles[role] = count;
-        return await Slurm.SlurmProvider.StartAsync(new Slurm.SlurmTestbedOptions
+        return Slurm.SlurmProvider.StartAsync(new Slurm.SlurmTestbedOptions
         {
             Nodes = request.Nodes,
             Partition = request.Partition,
@@ -88,12 +94,12 @@ public static class TestbedLoader
             Constraint = request.Constraint,
             JobId = request.JobId,
             Roles = roles,
-            Name = name,
+            Name = definition.Name ?? DefaultName(sourcePath),
             StateDirectory = definition.StateDirectory,
             Variables = definition.DefaultVariables,
-            SourcePath = fullPath,
+            SourcePath = sourcePath,
             Progress = progress,
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
     }
 
     /// <summary><see cref="Load(string)"/> with the default state folders under <paramref name="stateRoot"/> (tests).</summary>
@@ -140,7 +146,7 @@ public static class TestbedLoader
         if (definition.Slurm is not null)
         {
             // A Slurm testbed waits for its allocation; only the asynchronous path can be cancelled while it does.
-            return LoadAsync(file, transport, null, CancellationToken.None).GetAwaiter().GetResult();
+            return StartSlurmAsync(definition, sourcePath, transport, null, CancellationToken.None).GetAwaiter().GetResult();
         }
         return Build(definition, file, sourcePath, stateRoot, transport);
     }

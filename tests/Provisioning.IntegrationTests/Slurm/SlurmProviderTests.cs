@@ -229,6 +229,51 @@ public sealed class SlurmProviderTests(SlurmClusterFixture cluster) : IDisposabl
     }
 
     [SkippableFact]
+    public async Task A_controller_that_dies_leaves_its_allocation_released()
+    {
+        var testbed = await AllocateAsync(2);
+        var jobId = testbed.AllocationId!;
+        Assert.Contains(jobId, await cluster.JobsAsync());
+        var allocation = Assert.IsType<SlurmAllocation>(testbed.Lifetime);
+        Assert.True(allocation.SimulateOwnerDeath(), "the crash guard did not finish");
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while ((await cluster.JobsAsync()).Contains(jobId) && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.DoesNotContain(jobId, await cluster.JobsAsync());
+        await testbed.RemoveAsync();
+    }
+
+    [SkippableFact]
+    public async Task Cancelling_a_pending_allocation_cancels_the_request_and_reports_progress_while_it_waits()
+    {
+        Skip.If(cluster.Unavailable is not null, cluster.Unavailable);
+        // Every node is held exclusively, so the next request has to wait.
+        var (code, output) = await cluster.SlurmAsync("salloc", "--no-shell", "--nodes", "4", "--exclusive", "--time", "10", "--job-name", "blocker");
+        Assert.True(code == 0, output);
+        var blocker = System.Text.RegularExpressions.Regex.Match(output, @"Granted job allocation (\d+)").Groups[1].Value;
+        try
+        {
+            var statuses = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SlurmProvider.StartAsync(new SlurmTestbedOptions
+            {
+                Nodes = 2,
+                TimeLimit = "10",
+                Environment = cluster.Environment,
+                StateDirectory = Path.Combine(_scratch.Path, "pending"),
+                Progress = statuses.Enqueue,
+            }, cancel.Token));
+            Assert.Contains(statuses, s => s.Contains("queued and waiting", StringComparison.Ordinal) || s.Contains("Pending job allocation", StringComparison.Ordinal));
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while ((await cluster.JobsAsync()).Count > 1 && DateTime.UtcNow < deadline) await Task.Delay(200);
+            Assert.Equal([blocker], await cluster.JobsAsync());
+        }
+        finally
+        {
+            await cluster.SlurmAsync("scancel", blocker);
+        }
+    }
+
+    [SkippableFact]
     public async Task Attaching_to_a_job_that_does_not_exist_is_an_allocation_error()
     {
         var error = await Assert.ThrowsAsync<ProvisioningException>(() => AllocateAsync(0, jobId: "999999"));

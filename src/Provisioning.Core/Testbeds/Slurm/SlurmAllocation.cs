@@ -50,6 +50,14 @@ internal sealed class SlurmAllocation : ITestbedLifetime
         return allocation;
     }
 
+    /// <summary>Closes the crash guard's pipe without disarming it, as this process's death would (tests).</summary>
+    internal bool SimulateOwnerDeath()
+    {
+        if (!OperatingSystem.IsLinux() || _guard is null) return false;
+        _guard.SimulateOwnerDeath();
+        return _guard.WaitForExit(TimeSpan.FromSeconds(30));
+    }
+
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
