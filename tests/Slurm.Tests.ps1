@@ -89,6 +89,40 @@ Describe 'New-Testbed -Provider Slurm' -Skip:$slurmMissing {
         }
     }
 
+    It 'gathers facts and provisions the nodes idempotently through job steps' {
+        $tb = New-Testbed -Provider Slurm -Nodes 2 -Role ([ordered]@{ server = 1; client = 1 }) -TimeLimit 10
+        try {
+            $facts = @(Get-AgentMachine | Get-AgentFact)
+            $facts.Count | Should -Be 2
+            $facts | ForEach-Object { $_.CpuCount | Should -BeGreaterThan 0 }
+            # The nodes of this one-machine cluster share its file system, so each node gets a folder of its own.
+            $root = Join-Path $TestDrive 'provisioned'
+            $doc = Join-Path $TestDrive 'provision.yaml'
+            Set-Content $doc @"
+steps:
+  - name: base
+    tasks:
+      - directory: { path: "$root/{{ name }}", mode: "0755" }
+      - file: { path: "$root/{{ name }}/node.conf", content: "node={{ slurm_node }} cpus={{ slurm_cpus }}\n" }
+  - name: up
+    hosts: server
+    tasks:
+      - command: { run: "touch $root/{{ name }}/up", creates: "$root/{{ name }}/up" }
+"@
+            $first = @(Get-AgentMachine | Invoke-Provision -Path $doc)
+            $summaries = @($first | Where-Object { $_ -is [Provisioning.Core.Provision.ProvisionSummary] })
+            $summaries.Count | Should -Be 2
+            ($summaries | Measure-Object Changed -Sum).Sum | Should -Be 5
+            Get-Content (Join-Path $root 'n2/node.conf') -Raw | Should -BeLike 'node=n2 cpus=*'
+            Test-Path (Join-Path $root 'n1/up') | Should -BeTrue
+            $again = @(Get-AgentMachine | Invoke-Provision -Path $doc | Where-Object { $_ -is [Provisioning.Core.Provision.ProvisionSummary] })
+            ($again | Measure-Object Changed -Sum).Sum | Should -Be 0
+        }
+        finally {
+            $tb | Remove-Testbed -Confirm:$false
+        }
+    }
+
     It 'fails at once with TestbedAllocationFailed when the cluster can never satisfy the request' {
         $before = Jobs
         $failure = { New-Testbed -Provider Slurm -Nodes 50 } | Should -Throw -ErrorId 'TestbedAllocationFailed,*' -PassThru
