@@ -14,10 +14,13 @@ command=${1:?usage: slurm-cluster.sh start|stop DIR [NODES]}
 dir=${2:?usage: slurm-cluster.sh start|stop DIR [NODES]}
 nodes=${3:-4}
 
+# Ports below Linux's ephemeral range (32768 and up), so no outgoing connection holds one, and never one twice.
+taken=" "
 free_port() {
     while :; do
-        p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
-        if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then echo "$p"; return; fi
+        p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 22000 ))
+        case $taken in *" $p "*) continue ;; esac
+        if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then taken="$taken$p "; echo "$p"; return; fi
     done
 }
 
@@ -70,10 +73,16 @@ munged --force --socket="$dir/run/munge.sock" --key-file="$dir/munge.key" --log-
     --pid-file="$dir/run/munged.pid" --seed-file="$dir/run/munge.seed" </dev/null >/dev/null 2>&1
 
 cpus=$(nproc)
+# Chosen here, in this shell (a $(...) would forget what it took).
+pick_port() { free_port >"$dir/run/port"; p=$(cat "$dir/run/port"); taken="$taken$p "; }
+pick_port; ctld_port=$p
+node_ports=
+i=1
+while [ $i -le "$nodes" ]; do pick_port; node_ports="$node_ports $p"; i=$((i + 1)); done
 {
     echo "ClusterName=prov$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')"
     echo "SlurmctldHost=localhost(127.0.0.1)"
-    echo "SlurmctldPort=$(free_port)"
+    echo "SlurmctldPort=$ctld_port"
     echo "SlurmUser=root"
     echo "SlurmdUser=root"
     echo "AuthType=auth/munge"
@@ -103,7 +112,9 @@ cpus=$(nproc)
     while [ $i -le "$nodes" ]; do
         feature=
         [ $i -eq 1 ] && feature=" Feature=first"
-        echo "NodeName=n$i NodeAddr=127.0.0.1 NodeHostName=localhost Port=$(free_port) CPUs=$cpus RealMemory=1000$feature"
+        set -- $node_ports
+        eval "port=\${$i}"
+        echo "NodeName=n$i NodeAddr=127.0.0.1 NodeHostName=localhost Port=$port CPUs=$cpus RealMemory=1000$feature"
         i=$((i + 1))
     done
     echo "PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES"
@@ -124,7 +135,7 @@ while :; do
     idle=$(sinfo --noheader --Node --format '%N %T' 2>/dev/null | awk '$2 == "idle"' | wc -l)
     [ "$idle" -ge "$nodes" ] && break
     tries=$((tries + 1))
-    if [ $tries -gt 300 ]; then
+    if [ $tries -gt $((300 + nodes * 5)) ]; then
         echo "slurm-cluster.sh: only $idle of $nodes nodes became idle; see $dir/log" >&2
         tail -5 "$dir/log/slurmctld.log" >&2 || true
         exit 4
