@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Threading.Channels;
 using Renci.SshNet;
 
 namespace Provisioning.Core.Transport;
@@ -21,7 +20,7 @@ namespace Provisioning.Core.Transport;
 internal sealed class PersistentShell : IAsyncDisposable
 {
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
-    private readonly Channel<byte[]> _input = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly InputQueue _input = new();
     private readonly FrameSink _stdout;
     private readonly FrameSink _stderr;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -60,7 +59,7 @@ internal sealed class PersistentShell : IAsyncDisposable
     public static async Task<PersistentShell> OpenAsync(SshClient client, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var shell = new PersistentShell();
-        var input = new ChannelReaderStream(shell._input.Reader);
+        var input = shell._input;
         // The user's login shell starts first (the "shell" request), so anything its profile prints comes before
         // the ready frame and is dropped; one line makes it exec sh, so a csh or fish login works too.
         var ssh = client.CreateShellNoTerminal(input, shell._stdout, shell._stderr, 32 * 1024);
@@ -124,7 +123,10 @@ internal sealed class PersistentShell : IAsyncDisposable
         return new Result(code, _stdout.Collected(), _stderr.Collected(), _stdout.Truncated || _stderr.Truncated, stopped);
     }
 
-    private void Send(string text) => _input.Writer.TryWrite(Encoding.UTF8.GetBytes(text));
+    private void Send(string text)
+    {
+        _input.Add(Encoding.UTF8.GetBytes(text));
+    }
 
     private void MarkClosed()
     {
@@ -264,30 +266,84 @@ internal sealed class PersistentShell : IAsyncDisposable
         public override void SetLength(long value) => throw new NotSupportedException();
     }
 
-    /// <summary>The shell's stdin: SSH.NET's input thread awaits the next frame the controller queued.</summary>
-    private sealed class ChannelReaderStream(ChannelReader<byte[]> reader) : ReadOnlyStream
+    /// <summary>
+    /// The shell's stdin. SSH.NET's input thread waits on a pending read's wait handle (beside the channel's close), so
+    /// a frame queued by the controller completes that read on the controller's own thread: the input thread wakes at
+    /// once, with no continuation to run on another pool thread first (one thread hop less per command).
+    /// </summary>
+    private sealed class InputQueue : ReadOnlyStream
     {
+        private readonly object _gate = new();
+        private readonly Queue<byte[]> _frames = new();
         private byte[] _current = [];
         private int _offset;
+        private PendingRead? _pending;
 
-        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        private sealed class PendingRead(byte[] buffer, int offset, int count)
+        {
+            public readonly TaskCompletionSource<int> Done = new();
+            public CancellationTokenRegistration Registration;
+            public byte[] Buffer { get; } = buffer;
+            public int Offset { get; } = offset;
+            public int Count { get; } = count;
+        }
+
+        public void Add(byte[] frame)
+        {
+            if (frame.Length == 0) return;
+            PendingRead? waiting;
+            int n;
+            lock (_gate)
+            {
+                waiting = _pending;
+                if (waiting is null)
+                {
+                    _frames.Enqueue(frame);
+                    return;
+                }
+                _pending = null;
+                _current = frame;
+                _offset = 0;
+                n = Take(waiting.Buffer, waiting.Offset, waiting.Count);
+            }
+            waiting.Done.TrySetResult(n);
+            waiting.Registration.Dispose();
+        }
+
+        // Under the gate: copies from the current frame, moving to the next queued one when it is used up.
+        private int Take(byte[] buffer, int offset, int count)
         {
             if (_offset >= _current.Length)
             {
-                // Never EOF: SSH.NET's input loop does not stop on a zero read, it would spin; the channel's close ends it.
-                byte[]? next;
-                while (!reader.TryRead(out next))
-                {
-                    if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-                        await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-                }
+                if (!_frames.TryDequeue(out var next)) return 0;
                 _current = next;
                 _offset = 0;
             }
             var n = Math.Min(count, _current.Length - _offset);
-            Buffer.BlockCopy(_current, _offset, buffer, offset, n);
+            System.Buffer.BlockCopy(_current, _offset, buffer, offset, n);
             _offset += n;
             return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            PendingRead pending;
+            lock (_gate)
+            {
+                var n = Take(buffer, offset, count);
+                if (n > 0) return Task.FromResult(n);
+                // Never EOF: SSH.NET's input loop does not stop on a zero read, it would spin; the channel's close ends it.
+                pending = _pending = new PendingRead(buffer, offset, count);
+            }
+            if (cancellationToken.CanBeCanceled)
+            {
+                pending.Registration = cancellationToken.Register(() =>
+                {
+                    lock (_gate) if (_pending == pending) _pending = null;
+                    pending.Done.TrySetCanceled(cancellationToken);
+                });
+            }
+            return pending.Done.Task;
         }
 
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();

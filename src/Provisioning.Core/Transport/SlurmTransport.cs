@@ -99,6 +99,7 @@ public sealed class SlurmTransport : ISshTransport
     }
 
     /// <inheritdoc />
+    /// <remarks>0: no port is involved, since srun reaches the node through the scheduler's slurmd (Get-AgentMachine shows none).</remarks>
     public int EffectivePort(AgentMachine machine) => 0;
 
     /// <inheritdoc />
