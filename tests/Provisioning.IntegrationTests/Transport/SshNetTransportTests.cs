@@ -145,6 +145,57 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
     }
 
     [Fact]
+    public async Task An_openssh_user_certificate_signed_by_a_trusted_ca_authenticates_on_sshnet()
+    {
+        var agent = Agent(5);
+        var ca = Path.Combine(_directory, "user-ca");
+        var user = Path.Combine(_directory, "certified");
+        Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test-ca", "-f", ca);
+        Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "certified", "-f", user);
+        var login = agent.Connection.User ?? Environment.UserName;
+        Run("ssh-keygen", "-q", "-s", ca, "-I", "provisioning-test", "-n", login, "-V", "+1h", user + ".pub");
+        Assert.True(File.Exists(user + "-cert.pub"), "ssh-keygen did not sign the key");
+
+        // The agents trust the CA for user certificates (authorized_keys' cert-authority); the key itself is not listed.
+        var authorized = Path.Combine(fixture.Testbed.StateDirectory, "authorized_keys");
+        var original = File.ReadAllText(authorized);
+        File.AppendAllText(authorized, "cert-authority " + File.ReadAllText(ca + ".pub").Trim() + "\n");
+        try
+        {
+            var knownHosts = fixture.Testbed.Machines[0].Connection.KnownHostsFile!;
+            var certified = Load(agent, knownHosts, ", transport: sshnet", identity: user);
+            try
+            {
+                Assert.Equal("SshNet", certified["lab"]!.Transport);
+                var result = await RunAsync(certified["lab"]!, new RemoteCommandSpec { Command = "echo certified" });
+                Assert.True(result.Succeeded, result.Error?.Message);
+                Assert.Equal("certified\n", result.Stdout);
+            }
+            finally
+            {
+                await certified.RemoveAsync();
+            }
+
+            // The same key without its certificate is refused: the certificate is what authenticated it.
+            File.Move(user + "-cert.pub", user + "-cert.hidden");
+            var bare = Load(agent, knownHosts, ", transport: sshnet", identity: user);
+            try
+            {
+                var result = await RunAsync(bare["lab"]!, new RemoteCommandSpec { Command = "true" });
+                Assert.Equal(ErrorKind.AuthenticationFailed, result.Error?.Kind);
+            }
+            finally
+            {
+                await bare.RemoveAsync();
+            }
+        }
+        finally
+        {
+            File.WriteAllText(authorized, original);
+        }
+    }
+
+    [Fact]
     public async Task A_hashed_known_hosts_entry_from_ssh_keygen_is_accepted()
     {
         var agent = Agent(3);
