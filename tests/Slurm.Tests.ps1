@@ -81,6 +81,11 @@ Describe 'New-Testbed -Provider Slurm' -Skip:$slurmMissing {
             $marker = Join-Path $TestDrive 'late'
             $results = @(Get-AgentMachine | Invoke-RemoteCommand "sleep 30; touch $marker" -TimeoutSec 2 -ErrorAction SilentlyContinue)
             $results | ForEach-Object { $_.Status | Should -Be 'TimedOut' }
+            # scancel returns before slurmd has finished the step: give it a moment to leave squeue.
+            $deadline = (Get-Date).AddSeconds(20)
+            while ((squeue --noheader --steps --jobs $tb.AllocationId --format '%j') -contains "provisioning-$($tb.Name)" -and (Get-Date) -lt $deadline) {
+                Start-Sleep -Milliseconds 200
+            }
             squeue --noheader --steps --jobs $tb.AllocationId --format '%j' | Should -Not -Contain "provisioning-$($tb.Name)"
             Test-Path $marker | Should -BeFalse
         }

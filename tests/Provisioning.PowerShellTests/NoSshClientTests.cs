@@ -43,6 +43,8 @@ public sealed class NoSshClientTests
             var lines = new List<string>();
             for (var line = PwshSession.ReadLine(controller); line != "end"; line = PwshSession.ReadLine(controller)) lines.Add(line);
             controller.WaitForExit(10000);
+            var said = string.Join("\n", lines) + "\n" + (controller.HasExited ? controller.StandardError.ReadToEnd() : "");
+            Assert.True(lines.Count(l => l == "process=Running") == 2, $"both processes should run; the session said:\n{said}");
             Assert.Equal(2, lines.Count(l => l == "transport=SshNet"));
             Assert.Equal(2, lines.Count(l => l.StartsWith("command=Succeeded:out-", StringComparison.Ordinal)));
             Assert.Equal(2, lines.Count(l => l == "push=Succeeded"));

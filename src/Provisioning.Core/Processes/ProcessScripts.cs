@@ -143,7 +143,8 @@ internal static class ProcessScripts
 
     /// <summary>
     /// Starts a process: refuses a name that runs (unless <paramref name="force"/>, which stops it first), lays out its
-    /// folder, starts the supervisor detached, and reports the state once the first run had a moment to fail.
+    /// folder, starts the supervisor detached, and reports the state once the first run had a moment to fail. A
+    /// supervisor that has not written its first state by then (a loaded host) is waited for, up to 5 s more.
     /// </summary>
     public static string Start(string name, string command, IReadOnlyDictionary<string, string> environment, string? workDir,
         ProcessStartSpec spec, bool force)
@@ -169,7 +170,7 @@ internal static class ProcessScripts
             printf '%s' {{PosixShell.Quote(policy + "workdir=" + PosixShell.Quote(workDir ?? "") + "\n")}} > "$d/policy"
             sleep 0.1 & w=$!
             { setsid sh "$reg/.supervise-{{SupervisorVersion}}" "$d" {{nonce}} </dev/null 2>/dev/null & } | { read -r _; }
-            wait $w; i=0; while load "$d"; [ "$s_nonce" != {{nonce}} ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i + 1)); done
+            wait $w; i=0; while load "$d"; [ "$s_nonce" != {{nonce}} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
             record "$d"
             """;
     }

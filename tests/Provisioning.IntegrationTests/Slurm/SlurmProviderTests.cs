@@ -183,7 +183,15 @@ public sealed class SlurmProviderTests(SlurmClusterFixture cluster) : IDisposabl
             var deadline = DateTime.UtcNow.AddSeconds(15);
             while (pids.Any(p => Directory.Exists($"/proc/{p}")) && DateTime.UtcNow < deadline) await Task.Delay(200);
             Assert.All(pids, p => Assert.False(Directory.Exists($"/proc/{p}"), $"the remote command {p} still runs"));
-            var (_, steps) = await cluster.SlurmAsync("squeue", "--noheader", "--steps", "--jobs", testbed.AllocationId!, "--format", "%i|%j");
+            // scancel returns before slurmd has finished the step: give it a moment to leave squeue.
+            string steps;
+            do
+            {
+                (_, steps) = await cluster.SlurmAsync("squeue", "--noheader", "--steps", "--jobs", testbed.AllocationId!, "--format", "%i|%j");
+                if (!steps.Contains("provisioning-", StringComparison.Ordinal)) break;
+                await Task.Delay(200);
+            }
+            while (DateTime.UtcNow < deadline.AddSeconds(5));
             Assert.DoesNotContain("provisioning-", steps, StringComparison.Ordinal);
             Assert.False(File.Exists(Path.Combine(markers, "finished")));
         }
