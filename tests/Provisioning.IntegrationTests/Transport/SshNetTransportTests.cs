@@ -196,6 +196,34 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
     }
 
     [Fact]
+    public async Task A_connection_killed_under_a_command_is_lost_and_the_next_command_reconnects()
+    {
+        var agent = Agent(6);
+        var testbed = Load(agent, fixture.Testbed.Machines[0].Connection.KnownHostsFile!, ", transport: sshnet");
+        try
+        {
+            var lab = testbed["lab"]!;
+            Assert.True((await RunAsync(lab, new RemoteCommandSpec { Command = "true" })).Succeeded);
+            // The command kills the sshd process that serves its own connection (the first sshd above it), so the
+            // connection drops while the host stays up.
+            const string killOwnSession =
+                "p=$$; while [ \"$p\" -gt 1 ]; do case $(cat /proc/$p/comm) in sshd*) kill -9 \"$p\"; break;; esac; " +
+                "p=$(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f2); done; sleep 20; echo survived";
+            var lost = await RunAsync(lab, new RemoteCommandSpec { Command = killOwnSession, Timeout = TimeSpan.FromSeconds(60) });
+            Assert.True(lost.Error?.Kind == ErrorKind.ConnectionLost, $"{lost.Status} {lost.Error?.Kind}: {lost.Error?.Message}");
+            Assert.DoesNotContain("survived", lost.Stdout, StringComparison.Ordinal);
+
+            var again = await RunAsync(lab, new RemoteCommandSpec { Command = "echo back" });
+            Assert.True(again.Succeeded, again.Error?.Message);
+            Assert.Equal("back\n", again.Stdout);
+        }
+        finally
+        {
+            await testbed.RemoveAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_hashed_known_hosts_entry_from_ssh_keygen_is_accepted()
     {
         var agent = Agent(3);
