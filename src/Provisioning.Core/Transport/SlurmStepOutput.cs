@@ -20,9 +20,15 @@ internal sealed partial class SlurmStepOutput
     private const string StartFrame = "printf '%s S %s %s.%s\\n' \"$" + TokenVariable + "\" \"$SLURMD_NODENAME\" \"$SLURM_JOB_ID\" \"$SLURM_STEP_ID\"";
     private const string RunCommand = "__prov_c=$" + CommandVariable + "; unset " + CommandVariable + "; eval \"$__prov_c\"";
 
-    /// <summary>The task's script of a labelled step: start frame, the command in a subshell on /dev/null, exit frames.</summary>
+    /// <summary>
+    /// The task's script of a labelled step: start frame, a watcher on stdin (srun's, which the controller keeps open:
+    /// EOF means a stop or a dead controller, and the watcher then kills the task's whole process group at once), the
+    /// command in a subshell on /dev/null, exit frames. The watcher reads a copy of stdin, since an asynchronous list
+    /// gets /dev/null.
+    /// </summary>
     public const string LabelledWrapper =
-        StartFrame + "; ( " + RunCommand + " ) </dev/null; __prov_x=$?; " +
+        StartFrame + "; exec 3<&0; { while IFS= read -r __prov_l <&3; do :; done; kill -KILL 0; } >/dev/null 2>&1 & __prov_w=$!; " +
+        "( " + RunCommand + " ) </dev/null 3<&-; __prov_x=$?; kill $__prov_w 2>/dev/null; " +
         "printf '\\n%s X %d\\n' \"$" + TokenVariable + "\" \"$__prov_x\"; printf '\\n%s X %d\\n' \"$" + TokenVariable + "\" \"$__prov_x\" >&2";
 
     /// <summary>The task's script of a stream step: the start frame on stderr, then the command, whose stdin and stdout are the streams.</summary>

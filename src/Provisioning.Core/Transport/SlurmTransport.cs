@@ -23,6 +23,8 @@ public sealed class SlurmTransport : ISshTransport
     private static readonly TimeSpan GatherLongest = TimeSpan.FromMilliseconds(40);
     private static readonly TimeSpan NodeStateAge = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+    // How long the tasks' watchers get to kill their groups after the lifeline closes, before the step is cancelled.
+    private static readonly TimeSpan LifelineGrace = TimeSpan.FromMilliseconds(300);
 
     // At most this many srun processes at once (a labelled step over any number of nodes is one).
     private readonly SemaphoreSlim _launches = new(Execution.FanOut.DefaultThrottleLimit);
@@ -256,6 +258,20 @@ public sealed class SlurmTransport : ISshTransport
             if (Interlocked.Exchange(ref stopOnce, 1) != 0) return;
             stoppedAs = why;
             collector.Stopping();
+            if (labelled)
+            {
+                // The lifeline first: each task's watcher kills its whole process group at once on EOF, so no command
+                // can go on to its next line while slurmstepd signals the step's processes one by one.
+                CloseInput(process);
+                _ = Task.Delay(LifelineGrace, CancellationToken.None).ContinueWith(_ => CancelStep(), TaskScheduler.Default);
+            }
+            else
+            {
+                CancelStep();
+            }
+        }
+        void CancelStep()
+        {
             // srun cancels its step on SIGTERM; scancel of the step makes sure even if srun is stuck.
             SlurmClient.Terminate(process);
             foreach (var stepId in collector.StepIds) _ = ScancelQuietlyAsync(stepId);
@@ -268,7 +284,8 @@ public sealed class SlurmTransport : ISshTransport
         {
             var stderr = collector.ReadLabelledOrDiagnosticsAsync(process.StandardError, labelled);
             var stdout = readStdout(process.StandardOutput.BaseStream, collector);
-            var input = FeedAsync(process, stdin, cancellationToken);
+            // A labelled step keeps srun's stdin open as the tasks' lifeline (closed by a stop, or by this process's death).
+            var input = labelled ? Task.CompletedTask : FeedAsync(process, stdin, cancellationToken);
             try
             {
                 await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
@@ -286,11 +303,24 @@ public sealed class SlurmTransport : ISshTransport
             {
                 // srun closed its stdin (the step ended or was stopped): the outcome says which.
             }
+            if (labelled) CloseInput(process);
             return new StepRun(collector, stoppedAs, process.ExitCode, started, clock.Elapsed, JobId);
         }
         finally
         {
             _running.TryRemove(process, out _);
+        }
+    }
+
+    private static void CloseInput(Process process)
+    {
+        try
+        {
+            process.StandardInput.Close();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            // srun already closed it, or has ended.
         }
     }
 
