@@ -166,7 +166,8 @@ public sealed class PackageCache
         var path = Path.Combine(Root, entry.File);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // Another PackageCache over the same folder (another host's step, another session) may download the same
-        // file at once: each writes its own part, and the last rename wins with the same verified bytes.
+        // file at once: each writes its own part, and the first rename wins. A later one never replaces the file,
+        // since another host may already be sending it (a replaced file reads as "changed while it was being sent").
         var part = $"{path}.part-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
         try
         {
@@ -187,7 +188,16 @@ public sealed class PackageCache
                 throw new ProvisioningException(ErrorKind.PackageCacheHashMismatch,
                     $"The download of {entry.Name} {entry.Version} from {uri} has SHA-256 {actual}, not the {entry.Sha256} the host's signed package lists give: it was refused.", uri.ToString());
             }
-            File.Move(part, path, overwrite: true);
+            try
+            {
+                File.Move(part, path, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Someone else put the file there first: keep theirs when it holds the same verified bytes.
+                if (!string.Equals(await Sha256Async(path, ct).ConfigureAwait(false), entry.Sha256, StringComparison.OrdinalIgnoreCase))
+                    File.Move(part, path, overwrite: true);
+            }
             Add(entry with { Size = new FileInfo(path).Length });
             return path;
         }
