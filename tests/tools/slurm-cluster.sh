@@ -38,6 +38,14 @@ stop_cluster() {
     i=0
     while [ $i -lt 50 ] && pgrep -f -- "$dir/" >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
     pkill -KILL -f -- "$dir/" 2>/dev/null || true
+    # slurmstepd's command line does not name the folder, but its environment does (a step whose node's slurmd died
+    # would otherwise outlive the cluster).
+    for e in /proc/[0-9]*/environ; do
+        if grep -qaF -- "SLURM_CONF=$dir/slurm.conf" "$e" 2>/dev/null; then
+            p=${e#/proc/}; p=${p%/environ}
+            [ "$p" != $$ ] && kill -KILL "$p" 2>/dev/null || true
+        fi
+    done
     for f in "$dir"/run/*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true; done
     rm -rf -- "$dir"
 }
