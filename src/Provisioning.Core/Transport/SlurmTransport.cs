@@ -196,7 +196,7 @@ public sealed class SlurmTransport : ISshTransport
         var arguments = StepArguments(string.Join(',', nodes), count);
         arguments.Add("--label");
         arguments.AddRange(["/bin/sh", "-c", SlurmStepOutput.LabelledWrapper]);
-        var step = await RunStepAsync(arguments, token, RemoteScript.Inline(request, workDir), request, cancellationToken,
+        var step = await RunStepAsync(arguments, labelled: true, token, RemoteScript.Inline(request, workDir), request, cancellationToken,
             stdin: null, readStdout: (stdout, collector) => collector.ReadLabelledAsync(stdout, SlurmStepOutput.Stream.Stdout)).ConfigureAwait(false);
         return nodes.ToDictionary(n => n, n => step.Collector.ResultFor(n, step));
     }
@@ -207,7 +207,7 @@ public sealed class SlurmTransport : ISshTransport
         var token = NewToken();
         var arguments = StepArguments(node, "1");
         arguments.AddRange(["/bin/sh", "-c", SlurmStepOutput.StreamWrapper]);
-        var step = await RunStepAsync(arguments, token, RemoteScript.Inline(request, workDir), request, cancellationToken,
+        var step = await RunStepAsync(arguments, labelled: false, token, RemoteScript.Inline(request, workDir), request, cancellationToken,
             stdin: request.WriteInput,
             readStdout: request.ReadOutput is { } reader
                 ? (stdout, collector) => reader(stdout, cancellationToken)
@@ -224,7 +224,7 @@ public sealed class SlurmTransport : ISshTransport
     /// <summary>What a finished step left: its collector (per task output and frames), how it ended, and when.</summary>
     internal sealed record StepRun(SlurmStepOutput Collector, ExecutionOutcome? StoppedAs, int ExitCode, DateTimeOffset Started, TimeSpan Duration, string JobId);
 
-    private async Task<StepRun> RunStepAsync(List<string> arguments, string token, string command, RemoteExecutionRequest request,
+    private async Task<StepRun> RunStepAsync(List<string> arguments, bool labelled, string token, string command, RemoteExecutionRequest request,
         CancellationToken cancellationToken, Func<Stream, CancellationToken, Task>? stdin, Func<Stream, SlurmStepOutput, Task> readStdout)
     {
         var start = _client.StartInfo("srun", arguments);
@@ -235,7 +235,7 @@ public sealed class SlurmTransport : ISshTransport
         await _launches.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await LaunchAsync(start, collector, arguments.Contains("--label"), request, cancellationToken, stdin, readStdout).ConfigureAwait(false);
+            return await LaunchAsync(start, collector, labelled, request, cancellationToken, stdin, readStdout).ConfigureAwait(false);
         }
         finally
         {

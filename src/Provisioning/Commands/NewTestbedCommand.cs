@@ -65,7 +65,7 @@ public sealed class NewTestbedCommand : AgentCmdlet
 
     /// <summary>An existing Slurm allocation (job id) to attach to instead of allocating; Remove-Testbed leaves it allocated.</summary>
     [Parameter(Mandatory = true, ParameterSetName = SlurmJobSet)]
-    [ValidatePattern(@"^\d+(_\d+)?$")]
+    [ValidatePattern(SlurmProvider.JobIdPattern)]
     public string? JobId { get; set; }
 
     /// <summary>How many Local agents to start.</summary>
@@ -153,9 +153,8 @@ public sealed class NewTestbedCommand : AgentCmdlet
     {
         var file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         // A file with provider: slurm waits for its allocation: with progress, and Ctrl+C cancels the request.
-        var statuses = System.Threading.Channels.Channel.CreateUnbounded<string>();
         var transport = ParsedTransport();
-        return InvokeEngine(() => AwaitWithProgress(TestbedLoader.LoadAsync(file, transport, s => statuses.Writer.TryWrite(s), StopToken), statuses.Reader, $"Loading {file}"), file);
+        return InvokeEngine(() => AwaitWithProgress($"Loading {file}", progress => TestbedLoader.LoadAsync(file, transport, progress, StopToken)), file);
     }
 
     private Testbed StartLocal()
@@ -191,8 +190,8 @@ public sealed class NewTestbedCommand : AgentCmdlet
 
     private Testbed StartSlurm()
     {
-        var statuses = System.Threading.Channels.Channel.CreateUnbounded<string>();
-        var options = new SlurmTestbedOptions
+        var roles = RoleCounts();
+        SlurmTestbedOptions Options(Action<string>? progress) => new()
         {
             Nodes = ParameterSetName == SlurmSet ? Nodes : 1,
             Partition = Partition,
@@ -200,18 +199,18 @@ public sealed class NewTestbedCommand : AgentCmdlet
             Account = Account,
             Constraint = Constraint,
             JobId = ParameterSetName == SlurmJobSet ? JobId : null,
-            Roles = RoleCounts(),
+            Roles = roles,
             Name = Name,
-            Progress = status => statuses.Writer.TryWrite(status),
+            Progress = progress,
         };
-        var activity = JobId is null ? $"Allocating {Nodes} Slurm node(s)" : $"Attaching to Slurm job {JobId}";
+        var activity = ParameterSetName == SlurmJobSet ? $"Attaching to Slurm job {JobId}" : $"Allocating {Nodes} Slurm node(s)";
         try
         {
-            return AwaitWithProgress(SlurmProvider.StartAsync(options, StopToken), statuses.Reader, activity);
+            return AwaitWithProgress(activity, progress => SlurmProvider.StartAsync(Options(progress), StopToken));
         }
         catch (Exception ex) when (ex is not RuntimeException)
         {
-            throw TerminatingError(ErrorRecordFactory.FromException(ex, options.Name ?? (object?)JobId));
+            throw TerminatingError(ErrorRecordFactory.FromException(ex, Name ?? (object?)JobId));
         }
     }
 

@@ -113,26 +113,25 @@ public abstract class AgentCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>
-    /// Waits for <paramref name="task"/> like <see cref="Await{T}(Task{T})"/>, writing each status line the engine posts to
-    /// <paramref name="statuses"/> as progress of <paramref name="activity"/>, on the pipeline thread (completed at the end).
+    /// Starts engine work with a status callback and waits for it like <see cref="Await{T}(Task{T})"/>: the engine calls
+    /// the callback from its own threads, and each status line becomes progress of <paramref name="activity"/> here, on
+    /// the pipeline thread (completed at the end; no bar at all when the work posts no status).
     /// </summary>
-    /// <typeparam name="T">The task's result.</typeparam>
-    /// <param name="task">Work started with <see cref="StopToken"/>.</param>
-    /// <param name="statuses">Status lines the engine writes from its threads.</param>
+    /// <typeparam name="T">The work's result.</typeparam>
     /// <param name="activity">The progress activity.</param>
-    protected T AwaitWithProgress<T>(Task<T> task, ChannelReader<string> statuses, string activity)
+    /// <param name="start">Starts the work (with <see cref="StopToken"/>), given the status callback.</param>
+    protected T AwaitWithProgress<T>(string activity, Func<Action<string>, Task<T>> start)
     {
-        ArgumentNullException.ThrowIfNull(task);
-        ArgumentNullException.ThrowIfNull(statuses);
-        // No bar at all for work that posts no status (a testbed file that lists its hosts loads at once).
+        ArgumentNullException.ThrowIfNull(start);
+        var statuses = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+        var task = start(status => statuses.Writer.TryWrite(status));
         var shown = false;
         try
         {
             while (!task.IsCompleted)
             {
-                var waiting = statuses.WaitToReadAsync(CancellationToken.None).AsTask();
-                Task.WaitAny(task, waiting);
-                while (statuses.TryRead(out var status))
+                Task.WaitAny(task, statuses.Reader.WaitToReadAsync(CancellationToken.None).AsTask());
+                while (statuses.Reader.TryRead(out var status))
                 {
                     WriteProgress(new ProgressRecord(_activityId, activity, status));
                     shown = true;

@@ -31,7 +31,7 @@ public static partial class SlurmProvider
         ArgumentNullException.ThrowIfNull(options);
         if (options.JobId is null && (options.Nodes < 1 || options.Nodes > MaxNodes))
             throw new ArgumentOutOfRangeException(nameof(options), options.Nodes, $"A Slurm testbed asks for 1 to {MaxNodes} nodes; {options.Nodes} was asked for.");
-        if (options.JobId is { } given && !JobIdPattern().IsMatch(given))
+        if (options.JobId is { } given && !JobIdRegex().IsMatch(given))
             throw new ArgumentException($"'{given}' is not a Slurm job id (digits, or digits_digits for an array task).", nameof(options));
         if (options.JobId is null) _ = Local.LocalProvider.AssignRoles(options.Nodes, options.Roles);
         var client = new SlurmClient(options.Environment);
@@ -77,8 +77,11 @@ public static partial class SlurmProvider
         return variables;
     }
 
-    [GeneratedRegex(@"^\d+(_\d+)?$")]
-    private static partial Regex JobIdPattern();
+    /// <summary>What a Slurm job id looks like: digits, or digits_digits for an array task.</summary>
+    public const string JobIdPattern = @"^\d+(_\d+)?$";
+
+    [GeneratedRegex(JobIdPattern)]
+    internal static partial Regex JobIdRegex();
 
     [GeneratedRegex(@"job allocation (\d+)|[Jj]ob (\d+) (?:queued|has been allocated)")]
     private static partial Regex AllocationLine();

@@ -73,16 +73,11 @@ internal sealed class TestbedFileReader
             throw Fail(root, "slurm", "'provider: slurm' needs a 'slurm:' mapping with 'nodes:' (a new allocation) or 'job_id:' (one that exists).");
         var entries = Entries(mapping, "slurm", SlurmKeys);
         string? Text(string key) => entries.TryGetValue(key, out var e) ? ReadString(e.Value, $"slurm.{key}") : null;
-        int? nodes = null;
-        if (entries.TryGetValue("nodes", out var nodesEntry))
-        {
-            var text = ReadString(nodesEntry.Value, "slurm.nodes");
-            if (text is null || text.Length > 6 || !text.All(char.IsAsciiDigit) || int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) is < 1 or > Slurm.SlurmProvider.MaxNodes)
-                throw Fail(nodesEntry.Value, "slurm.nodes", $"nodes is a whole number from 1 to {Slurm.SlurmProvider.MaxNodes}, not '{text}'.");
-            nodes = int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
-        }
+        int? nodes = entries.TryGetValue("nodes", out var nodesEntry)
+            ? ReadCount(nodesEntry.Value, "slurm.nodes", 1, text => $"nodes is a whole number from 1 to {Slurm.SlurmProvider.MaxNodes}, not '{text}'.")
+            : null;
         var jobId = Text("job_id");
-        if (jobId is not null && !System.Text.RegularExpressions.Regex.IsMatch(jobId, @"^\d+(_\d+)?$"))
+        if (jobId is not null && !Slurm.SlurmProvider.JobIdRegex().IsMatch(jobId))
             throw Fail(entries["job_id"].Value, "slurm.job_id", $"job_id is a Slurm job id (digits), not '{jobId}'.");
         if (nodes is null == (jobId is null))
             throw Fail(mapping, "slurm", "give either 'nodes:' (a new allocation) or 'job_id:' (one that exists), not both and not neither.");
@@ -99,12 +94,10 @@ internal sealed class TestbedFileReader
                 var key = HostOrRoleKey(keyNode, "roles", "role");
                 var path = $"roles.{key.Value}";
                 CheckName(key.Value, key, path, "role");
-                var text = ReadString(valueNode, path);
-                if (text is null || text.Length > 6 || !text.All(char.IsAsciiDigit))
-                    throw Fail(valueNode, path, $"with 'provider: slurm', a role gives how many nodes have it (a whole number), not '{text}'.");
+                var count = ReadCount(valueNode, path, 0, text => $"with 'provider: slurm', a role gives how many nodes have it (a whole number), not '{text}'.");
                 if (roleCounts.Any(r => string.Equals(r.Key, key.Value, StringComparison.OrdinalIgnoreCase)))
                     throw Fail(key, path, $"role '{key.Value}' is defined twice (role names ignore case).");
-                roleCounts.Add(new(key.Value, int.Parse(text, System.Globalization.CultureInfo.InvariantCulture)));
+                roleCounts.Add(new(key.Value, count));
             }
             if (nodes is { } n && roleCounts.Sum(r => r.Value) > n)
                 throw Fail(rolesEntry.Value, "roles", $"the roles ask for {roleCounts.Sum(r => r.Value)} nodes but 'slurm.nodes' is {n}.");
@@ -112,6 +105,16 @@ internal sealed class TestbedFileReader
 
         var request = new SlurmRequest(nodes ?? 1, Text("partition"), Text("time_limit"), Text("account"), Text("constraint"), jobId, roleCounts);
         return new TestbedDefinition(name, stateDir, new ConnectionSettings(), variables, [], []) { Slurm = request };
+    }
+
+    /// <summary>A whole number from <paramref name="minimum"/> to the most nodes a Slurm testbed asks for, digits only.</summary>
+    private int ReadCount(YamlSourceNode node, string path, int minimum, Func<string?, string> problem)
+    {
+        var text = ReadString(node, path);
+        if (text is not null && text.Length <= 6 && text.All(char.IsAsciiDigit)
+            && int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) is var count && count >= minimum && count <= Slurm.SlurmProvider.MaxNodes)
+            return count;
+        throw Fail(node, path, problem(text));
     }
 
     private List<HostDefinition> ReadHosts((YamlSourceScalar Key, YamlSourceNode Value) hostsEntry)
