@@ -44,10 +44,19 @@ internal static class RemoteScript
     // Unquoted on purpose: empty for root, else split into the words of the sudo command.
     private const string AsRoot = "__prov_sudo=; [ \"$(id -u)\" -eq 0 ] || __prov_sudo='sudo -n --'; exec $__prov_sudo";
 
-    public static string Build(RemoteExecutionRequest request, string? workDir)
+    /// <summary>The shell line around <paramref name="request"/>.</summary>
+    /// <param name="request">The command, and whether the caller streams its stdin.</param>
+    /// <param name="workDir">The directory to run it in, if any.</param>
+    /// <param name="drainInput">
+    /// For streamed stdin: read whatever the command left unread before exiting. SSH.NET checks that a channel is
+    /// open and then sends data without holding the channel's lock, so data written while the host closes the
+    /// channel can follow the client's own close, and sshd then drops the whole connection. A command that never
+    /// exits before its stdin's EOF never races that.
+    /// </param>
+    public static string Build(RemoteExecutionRequest request, string? workDir, bool drainInput = false)
     {
         var body = request.WriteInput is not null
-            ? request.Command
+            ? (drainInput ? "(" + request.Command + "\n); __prov_rc=$?; cat >/dev/null 2>&1; exit $__prov_rc" : request.Command)
             : (CommandBytes(request.Command) is { Length: > LinesReaderLimit } bytes
                 ? $"__prov_c=$(head -c {bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)}); "
                 : ReadStdinLines) + WatchAndEval;

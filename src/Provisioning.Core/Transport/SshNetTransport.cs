@@ -146,7 +146,7 @@ public sealed class SshNetTransport : ISshTransport
     /// </summary>
     private async Task<RemoteExecution> OnExecChannelAsync(Connection connection, RemoteExecutionRequest request, string? workDir, CancellationToken stop)
     {
-        using var command = connection.Client.CreateCommand(RemoteScript.Build(request, workDir));
+        using var command = connection.Client.CreateCommand(RemoteScript.Build(request, workDir, drainInput: true));
         // Opening a channel waits on SSH.NET's session semaphore synchronously.
         using var reserve = BlockingWorkReserve.Hold();
         Task execution = Task.CompletedTask;

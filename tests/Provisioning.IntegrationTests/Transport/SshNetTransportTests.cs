@@ -224,6 +224,41 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
     }
 
     [Fact]
+    public async Task Input_sent_to_a_command_that_exits_without_reading_it_never_breaks_the_connection()
+    {
+        // SSH.NET checks that a channel is open and then sends its data without a lock, so data written while the
+        // server closes the channel can follow the client's own close, and sshd then drops the whole connection
+        // ("data packet referred to nonexistent channel"). A command that ignores its stdin must not race that.
+        var agent = Agent(6);
+        var testbed = Load(agent, fixture.Testbed.Machines[0].Connection.KnownHostsFile!, ", transport: sshnet");
+        try
+        {
+            var lab = testbed["lab"]!;
+            var payload = new byte[48 * 1024];
+            var outcomes = new List<RemoteExecution>();
+            for (var round = 0; round < 25; round++)
+            {
+                var batch = Enumerable.Range(0, 8).Select(i => testbed.Transport.ExecuteAsync(lab, new RemoteExecutionRequest
+                {
+                    Command = i % 2 == 0 ? "exit 0" : "head -c 10 >/dev/null; exit 0",
+                    WriteInput = async (stdin, token) =>
+                    {
+                        for (var k = 0; k < 4; k++) await stdin.WriteAsync(payload, token);
+                    },
+                    Timeout = TimeSpan.FromSeconds(30),
+                }, CancellationToken.None));
+                outcomes.AddRange(await Task.WhenAll(batch));
+            }
+            var broken = outcomes.Where(o => o.Outcome != ExecutionOutcome.Exited || o.ExitCode != 0).ToList();
+            Assert.True(broken.Count == 0, $"{broken.Count} of {outcomes.Count}: {broken.FirstOrDefault()?.Outcome} {broken.FirstOrDefault()?.FailureMessage}");
+        }
+        finally
+        {
+            await testbed.RemoveAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_hashed_known_hosts_entry_from_ssh_keygen_is_accepted()
     {
         var agent = Agent(3);
