@@ -83,7 +83,8 @@ internal static class RemoteScript
     private static string EnterDirectory(string workDir)
     {
         var wd = PosixShell.QuotePath(workDir);
-        return $"{{ mkdir -p -- {wd} 2>/dev/null; cd -- {wd}; }} || {{ echo \"provisioning: cannot enter working directory {workDir.Replace("\"", "")}\" >&2; exit 126; }}";
+        // The test is a builtin: mkdir is a fork and an exec, paid by every command when run unconditionally.
+        return $"{{ [ -d {wd} ] || mkdir -p -- {wd} 2>/dev/null; cd -- {wd}; }} || {{ echo \"provisioning: cannot enter working directory {workDir.Replace("\"", "")}\" >&2; exit 126; }}";
     }
 
     /// <summary>
