@@ -22,7 +22,8 @@ internal static class ProcessScripts
     public const string Marker = "PROVISIONING_PROCESS";
 
     // Shared functions. The state file is written in place by one printf (one write(2) of a few hundred bytes, not a
-    // rename: mv is an exec); a reader that catches it between the truncation and the write reads it again.
+    // rename: mv is an exec); a reader that catches it between the truncation and the write reads it again, up to
+    // 400 times (a few ms: once was not enough when the writer was descheduled on a loaded 2-core host).
     // dash reads a byte per read(2), and /proc/stat regenerates its whole text on each (3.6 ms for
     // the boot time): btime reads it once per boot into the registry. st: a pid's start time (field 22 of /proc/PID/stat) so a reused pid is never taken for ours;
     // alive: pid running (not a zombie) with that start time; marked: the pids carrying a folder's marker; kids: a pid
@@ -49,7 +50,8 @@ internal static class ProcessScripts
         kids() { ps -eo pid=,ppid= | awk -v r="$1" '{ p[$1] = $2 } END { s[r] = 1; do { c = 0; for (k in p) if ((p[k] in s) && !(k in s)) { s[k] = 1; c = 1 } } while (c); for (k in s) print k }'; }
         load() {
             s_state=; s_code=; s_pid=; s_pid_start=; s_sup=; s_sup_start=; s_run=0; s_restarts=0; s_started=; s_ended=; s_sudo=0; s_nonce=
-            [ -r "$1/state" ] || return 0; . "$1/state"; [ -n "$s_nonce" ] || . "$1/state"
+            [ -r "$1/state" ] || return 0; . "$1/state"; i_=0
+            while [ -z "$s_nonce" ] && [ $i_ -lt 400 ]; do . "$1/state"; i_=$((i_ + 1)); done
         }
         kill_run() {
             load "$1"; pids=$(marked "$1"); alive "$s_pid" "$s_pid_start" && pids="$pids $(kids "$s_pid")"
