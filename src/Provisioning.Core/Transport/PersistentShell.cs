@@ -123,10 +123,7 @@ internal sealed class PersistentShell : IAsyncDisposable
         return new Result(code, _stdout.Collected(), _stderr.Collected(), _stdout.Truncated || _stderr.Truncated, stopped);
     }
 
-    private void Send(string text)
-    {
-        _input.Add(Encoding.UTF8.GetBytes(text));
-    }
+    private void Send(string text) => _input.Add(Encoding.UTF8.GetBytes(text));
 
     private void MarkClosed()
     {

@@ -38,6 +38,20 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
         return TestbedLoader.Load(file);
     }
 
+    /// <summary>Runs <paramref name="test"/> on a one-host testbed of <paramref name="agent"/> pinned to SSH.NET, then removes it.</summary>
+    private async Task OnSshNetAsync(AgentMachine agent, string extra, Func<Testbed, Task> test)
+    {
+        var testbed = Load(agent, fixture.Testbed.Machines[0].Connection.KnownHostsFile!, ", transport: sshnet" + extra);
+        try
+        {
+            await test(testbed);
+        }
+        finally
+        {
+            await testbed.RemoveAsync();
+        }
+    }
+
     private string KnownHostsWithout(AgentMachine agent, string? replacement = null)
     {
         var path = Path.Combine(_directory, $"known_hosts-{Random.Shared.Next(100000, 999999)}");
@@ -199,8 +213,7 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
     public async Task A_connection_killed_under_a_command_is_lost_and_the_next_command_reconnects()
     {
         var agent = Agent(6);
-        var testbed = Load(agent, fixture.Testbed.Machines[0].Connection.KnownHostsFile!, ", transport: sshnet");
-        try
+        await OnSshNetAsync(agent, "", async testbed =>
         {
             var lab = testbed["lab"]!;
             Assert.True((await RunAsync(lab, new RemoteCommandSpec { Command = "true" })).Succeeded);
@@ -216,11 +229,7 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
             var again = await RunAsync(lab, new RemoteCommandSpec { Command = "echo back" });
             Assert.True(again.Succeeded, again.Error?.Message);
             Assert.Equal("back\n", again.Stdout);
-        }
-        finally
-        {
-            await testbed.RemoveAsync();
-        }
+        });
     }
 
     [Fact]
@@ -230,8 +239,7 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
         // server closes the channel can follow the client's own close, and sshd then drops the whole connection
         // ("data packet referred to nonexistent channel"). A command that ignores its stdin must not race that.
         var agent = Agent(6);
-        var testbed = Load(agent, fixture.Testbed.Machines[0].Connection.KnownHostsFile!, ", transport: sshnet");
-        try
+        await OnSshNetAsync(agent, "", async testbed =>
         {
             var lab = testbed["lab"]!;
             var payload = new byte[48 * 1024];
@@ -251,11 +259,7 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
             }
             var broken = outcomes.Where(o => o.Outcome != ExecutionOutcome.Exited || o.ExitCode != 0).ToList();
             Assert.True(broken.Count == 0, $"{broken.Count} of {outcomes.Count}: {broken.FirstOrDefault()?.Outcome} {broken.FirstOrDefault()?.FailureMessage}");
-        }
-        finally
-        {
-            await testbed.RemoveAsync();
-        }
+        });
     }
 
     [Fact]
@@ -313,8 +317,7 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
     public async Task A_timeout_and_a_cancellation_kill_the_remote_group_on_ssh_net()
     {
         var agent = Agent(5);
-        var testbed = Load(agent, fixture.Testbed.Machines[0].Connection.KnownHostsFile!, ", transport: sshnet");
-        try
+        await OnSshNetAsync(agent, "", async testbed =>
         {
             var machine = testbed["lab"]!;
             var marker = RemoteProcessProbe.UniqueSleepSeconds();
@@ -336,19 +339,14 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
             // The connection is still good for the next command (a new shell replaces the killed one).
             var after = await RunAsync(machine, new RemoteCommandSpec { Command = "echo alive" });
             Assert.Equal("alive", after.Stdout.Trim());
-        }
-        finally
-        {
-            await testbed.RemoveAsync();
-        }
+        });
     }
 
     [Fact]
     public async Task The_persistent_shell_keeps_output_exit_codes_and_directories_apart_between_commands()
     {
         // Pinned to SSH.NET, so the OpenSSH CI pass runs it too.
-        var testbed = Load(Agent(6), fixture.Testbed.Machines[0].Connection.KnownHostsFile!, $", transport: sshnet, workdir: {Agent(6).WorkDir}");
-        try
+        await OnSshNetAsync(Agent(6), $", workdir: {Agent(6).WorkDir}", async testbed =>
         {
             var machine = testbed["lab"]!;
             Assert.Equal("SshNet", machine.Transport);
@@ -370,19 +368,14 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
             Assert.True(big.OutputTruncated);
             Assert.Equal(0, big.ExitCode);
             Assert.Equal("tail\n", big.Stderr);
-        }
-        finally
-        {
-            await testbed.RemoveAsync();
-        }
+        });
     }
 
     [Fact]
     public async Task Kex_fast_negotiates_curve25519_on_ssh_net()
     {
         var agent = Agent(7);
-        var testbed = Load(agent, fixture.Testbed.Machines[0].Connection.KnownHostsFile!, ", transport: sshnet, kex: fast");
-        try
+        await OnSshNetAsync(agent, ", kex: fast", async testbed =>
         {
             var machine = testbed["lab"]!;
             var result = await RunAsync(machine, new RemoteCommandSpec { Command = "true" });
@@ -390,10 +383,6 @@ public sealed class SshNetTransportTests(LocalTestbedFixture fixture) : IDisposa
             var negotiated = ((TransportRouter)testbed.Transport).SshNet.NegotiatedAlgorithms(machine);
             Assert.NotNull(negotiated);
             Assert.StartsWith("curve25519-sha256", negotiated!.Value.KeyExchange, StringComparison.Ordinal);
-        }
-        finally
-        {
-            await testbed.RemoveAsync();
-        }
+        });
     }
 }
