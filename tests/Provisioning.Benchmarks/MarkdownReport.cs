@@ -240,6 +240,14 @@ internal sealed class MarkdownReport(BenchmarkOptions options, RunFacts facts, I
         Target("Start-AgentProcess at most 1.5× a warm `true`", Get(ProcessSuite.Job, ProcessSuite.Start, Temperature.Warm, n),
             Get(ProcessSuite.Job, ProcessSuite.True, Temperature.Warm, n), r => r <= 1.5, r => $"{r:0.00}×");
         Line();
+        // Not a target of the issue: where the floor of a detached start with its own session lies, against both.
+        if (Get(ProcessSuite.Job, ProcessSuite.Bare, Temperature.Warm, n) is { Median: { } bare })
+        {
+            var start = Get(ProcessSuite.Job, ProcessSuite.Start, Temperature.Warm, n)?.Median;
+            var warmTrue = Get(ProcessSuite.Job, ProcessSuite.True, Temperature.Warm, n)?.Median;
+            Line($"The bare detached start (setsid, sh and the command: no registry, supervisor or exit window) is {(warmTrue is { } t && t > 0 ? $"{bare / t:0.00}× the warm `true`" : "n/a")}; Start-AgentProcess is {(start is { } s && bare > 0 ? $"{s / bare:0.00}× the bare start" : "n/a")}.");
+            Line();
+        }
     }
 
     private void SlurmSection()

@@ -16,7 +16,12 @@ internal sealed class ProcessSuite(BenchmarkContext context)
     public const string Job = "process";
 
     /// <summary>Row labels, shared with the report.</summary>
-    public const string Start = "Start-AgentProcess (warm)", True = "Invoke-RemoteCommand true (warm)", Follow = "follow 100 lines/s per agent";
+    public const string Start = "Start-AgentProcess (warm)", True = "Invoke-RemoteCommand true (warm)", Follow = "follow 100 lines/s per agent",
+        Bare = "bare detached start: setsid sh -c 'exec sleep' & (warm)";
+
+    // The floor under any start that gives the process a session of its own: setsid, a shell, and the command, three
+    // execs, with no registry, supervisor or exit window. Its sleep's length marks it for the cleanup.
+    private const string BareCommand = "setsid sh -c 'exec sleep 60.25' </dev/null >/dev/null 2>&1 &";
 
     /// <summary>Lines each agent writes in the follow run (5 s at 100 a second).</summary>
     public const int FollowLines = 500;
@@ -35,6 +40,19 @@ internal sealed class ProcessSuite(BenchmarkContext context)
                 Verify(results.Count(r => r.Succeeded), n, "answered");
                 return clock.Elapsed;
             },
+        }, ct).ConfigureAwait(false);
+        await context.Runner.MeasureAsync(Job, Bare, Temperature.Warm, n, new Trial
+        {
+            Run = async c =>
+            {
+                var clock = Stopwatch.StartNew();
+                var results = await Drain(new RemoteCommandRunner().Operation(new RemoteCommandSpec { Command = BareCommand, ThrottleLimit = n }).Stream(machines, null, c), c);
+                clock.Stop();
+                Verify(results.Count(r => r.Succeeded), n, "started the bare process");
+                return clock.Elapsed;
+            },
+            Prepare = c => KillBare(machines, n, c),
+            Cleanup = c => KillBare(machines, n, c),
         }, ct).ConfigureAwait(false);
         await context.Runner.MeasureAsync(Job, Start, Temperature.Warm, n, new Trial
         {
@@ -88,6 +106,9 @@ internal sealed class ProcessSuite(BenchmarkContext context)
             context.Findings.Notes.Add($"Follow ({followHosts} agents × 100 lines/s for 5 s): every line arrived; the latest arrived {late.Max() * 1000:0} ms after it was written (worst of {late.Count} runs).");
         _ = cell;
     }
+
+    private static async Task KillBare(IReadOnlyList<AgentMachine> machines, int n, CancellationToken ct) =>
+        await Drain(new RemoteCommandRunner().Operation(new RemoteCommandSpec { Command = "pkill -xf 'sleep 60.25' || true", ThrottleLimit = n }).Stream(machines, null, ct), ct).ConfigureAwait(false);
 
     private static async Task StopAll(IReadOnlyList<AgentMachine> machines, int n, CancellationToken ct) =>
         await Drain(AgentProcesses.Stop(new ProcessSelection { Names = ["bench", "talker"], ThrottleLimit = n }, TimeSpan.FromSeconds(1)).Stream(machines, null, ct), ct).ConfigureAwait(false);

@@ -67,7 +67,11 @@ public static partial class AgentProcesses
     /// <summary>Runs a process script and turns its record lines into results; a failed run is the host's error.</summary>
     private abstract class ProcessOperation(int throttleLimit) : HostOperation<AgentProcess>(throttleLimit)
     {
-        protected async Task<IReadOnlyList<AgentProcess>> RunScriptAsync(AgentMachine machine, ISshTransport transport, string script, string what, bool sudo, CancellationToken ct)
+        protected async Task<IReadOnlyList<AgentProcess>> RunScriptAsync(AgentMachine machine, ISshTransport transport, string script, string what, bool sudo, CancellationToken ct) =>
+            (await ExecuteScriptAsync(machine, transport, script, what, sudo, ct).ConfigureAwait(false)).Results;
+
+        /// <summary>As <see cref="RunScriptAsync"/>, with the script's output for the lines that are not records.</summary>
+        protected async Task<(IReadOnlyList<AgentProcess> Results, string Stdout)> ExecuteScriptAsync(AgentMachine machine, ISshTransport transport, string script, string what, bool sudo, CancellationToken ct)
         {
             // The host's copy of the functions first (a short script); the whole text only when that copy is missing.
             var e = await transport.ExecuteAsync(machine, new RemoteExecutionRequest { Command = ProcessScripts.UsingLibrary(script), Sudo = sudo }, ct).ConfigureAwait(false);
@@ -75,8 +79,8 @@ public static partial class AgentProcesses
                 e = await transport.ExecuteAsync(machine, new RemoteExecutionRequest { Command = ProcessScripts.InstallingLibrary(script), Sudo = sudo }, ct).ConfigureAwait(false);
             var (status, error) = HostFailure.FromExecution(machine, e, what, null, failed =>
                 new HostError(ErrorKind.CommandFailed, $"{machine.Name}: {what} failed with code {failed.ExitCode}.{HostFailure.LastLine(failed.Stderr)}"));
-            if (error is not null) return [Failure(machine, status, error, e.StartTime)];
-            return Parse(machine, e.Stdout, e.StartTime, e.Duration);
+            if (error is not null) return ([Failure(machine, status, error, e.StartTime)], e.Stdout);
+            return (Parse(machine, e.Stdout, e.StartTime, e.Duration), e.Stdout);
         }
 
         public override AgentProcess Failure(AgentMachine machine, HostStatus status, HostError error, DateTimeOffset started) => new()
@@ -112,9 +116,10 @@ public static partial class AgentProcesses
         {
             var (rendered, error) = Render(machine);
             if (rendered is null) return [Failure(machine, HostFailure.StatusOf(error!.Kind), error, DateTimeOffset.Now) with { ProcessName = spec.Name }];
-            var results = await RunScriptAsync(machine, transport,
+            var (results, stdout) = await ExecuteScriptAsync(machine, transport,
                 ProcessScripts.Start(spec.Name, rendered.Command, rendered.Environment, rendered.WorkingDirectory ?? machine.WorkDir, spec, spec.Force),
                 $"starting process '{spec.Name}'", spec.Sudo, ct).ConfigureAwait(false);
+            results = await AfterExitWindowAsync(machine, transport, results, stdout, ct).ConfigureAwait(false);
             // A command that ends at once with a non-zero code did not start: say so, with its first words on stderr.
             return results.Select(r => r.State is AgentProcessState.Exited && r.ExitCode is not (null or 0) && r.Error is null
                 ? r with
@@ -124,6 +129,25 @@ public static partial class AgentProcesses
                         $"{machine.Name}: process '{spec.Name}' exited at once with code {r.ExitCode}{(string.IsNullOrWhiteSpace(r.StderrHead) ? "." : ": " + r.StderrHead.Trim())}"),
                 }
                 : r).ToArray();
+        }
+
+        /// <summary>
+        /// A run that the host reported Running before <see cref="ProcessScripts.ExitWindow"/> had passed since its
+        /// launch is read again once it has: a command that fails at once is then reported Exited, not Running.
+        /// </summary>
+        private async Task<IReadOnlyList<AgentProcess>> AfterExitWindowAsync(AgentMachine machine, ISshTransport transport,
+            IReadOnlyList<AgentProcess> results, string stdout, CancellationToken ct)
+        {
+            if (results is not [{ State: AgentProcessState.Running, Error: null } first]) return results;
+            var line = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("W\t", StringComparison.Ordinal));
+            if (line is null || !int.TryParse(line.AsSpan(2).TrimEnd('\r'), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var centiseconds)) return results;
+            var left = ProcessScripts.ExitWindow - TimeSpan.FromMilliseconds(centiseconds * 10.0);
+            if (left <= TimeSpan.Zero) return results;
+            await Task.Delay(left, ct).ConfigureAwait(false);
+            var again = await RunScriptAsync(machine, transport, ProcessScripts.List([spec.Name]), $"starting process '{spec.Name}'", spec.Sudo, ct).ConfigureAwait(false);
+            return again is [{ Error: null } now]
+                ? [now with { StartTime = first.StartTime, Duration = DateTimeOffset.Now - first.StartTime }]
+                : again;
         }
 
         public override AgentProcess Failure(AgentMachine machine, HostStatus status, HostError error, DateTimeOffset started) =>

@@ -77,9 +77,9 @@ internal static class ProcessScripts
         """;
 
     // The supervisor: runs the command (again, per the policy), records each state change, enforces the timeout. It
-    // runs in a session of its own (setsid), so it outlives the ssh connection that started it. Its stdout is a pipe
-    // to the starter until the first run is recorded: the starter blocks on that line instead of polling (a sleep is
-    // an exec, and 100 of them polling on a loaded host cost more than the start). $2 is the start's nonce, which
+    // runs in a session of its own (setsid), so it outlives the ssh connection that started it. Its stdout is the
+    // starter's command substitution until the first run is recorded: the starter blocks on its end of file instead
+    // of polling (a sleep is an exec, and 100 of them polling on a loaded host cost more than the start). $2 is the start's nonce, which
     // tells the starter that the state it reads is this supervisor's. The stop and timeout markers hold
     // the supervisor's pid and start time, so a folder is reused without deleting anything (every exec counts at 100
     // hosts on a small controller): a marker an earlier supervisor left names another one. The command is sourced
@@ -121,6 +121,9 @@ internal static class ProcessScripts
         done
         """;
 
+    /// <summary>How long a new process has to fail before its start reports it Running: one that exits within it did not start.</summary>
+    public static readonly TimeSpan ExitWindow = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The exit code of a script that found no function library of its version on the host.</summary>
     public const int LibraryMissing = 97;
 
@@ -145,8 +148,10 @@ internal static class ProcessScripts
 
     /// <summary>
     /// Starts a process: refuses a name that runs (unless <paramref name="force"/>, which stops it first), lays out its
-    /// folder, starts the supervisor detached, and reports the state once the first run had a moment to fail. A
-    /// supervisor that has not written its first state by then (a loaded host) is waited for, up to 5 s more.
+    /// folder, starts the supervisor detached, and reports the state once the supervisor has recorded the first run
+    /// (waiting up to 5 s for it on a loaded host), then a <c>W</c> line: the centiseconds since the launch. The exit
+    /// window is the controller's (<see cref="ExitWindow"/>): a sleep here would be an exec on every host, which costs
+    /// more than the second round trip that a host answering within the window gets.
     /// </summary>
     public static string Start(string name, string command, IReadOnlyDictionary<string, string> environment, string? workDir,
         ProcessStartSpec spec, bool force)
@@ -170,10 +175,11 @@ internal static class ProcessScripts
             printf '%s\n' {{PosixShell.Quote(command)}} > "$d/command"
             printf '%s' {{PosixShell.Quote(env.ToString())}} > "$d/env"
             printf '%s' {{PosixShell.Quote(policy + "workdir=" + PosixShell.Quote(workDir ?? "") + "\n")}} > "$d/policy"
-            sleep 0.1 & w=$!
-            { setsid sh "$reg/.supervise-{{SupervisorVersion}}" "$d" {{nonce}} </dev/null 2>/dev/null & } | { read -r _; }
-            wait $w; i=0; while load "$d"; [ "$s_nonce" != {{nonce}} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-            record "$d"
+            read -r u0_ _ < /proc/uptime
+            : "$(setsid sh "$reg/.supervise-{{SupervisorVersion}}" "$d" {{nonce}} </dev/null 2>/dev/null &)"
+            i=0; while load "$d"; [ "$s_nonce" != {{nonce}} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+            read -r u1_ _ < /proc/uptime
+            record "$d"; printf 'W\t%s\n' $(( ${u1_%.*}${u1_#*.} - ${u0_%.*}${u0_#*.} ))
             """;
     }
 

@@ -102,6 +102,20 @@ public sealed class AgentProcessTests(AgentProcessTests.ProcessTestbed fixture) 
     }
 
     [Fact]
+    public async Task A_command_that_fails_within_the_exit_window_but_after_the_host_answered_is_Exited_not_Running()
+    {
+        // The host answers the start as soon as the supervisor has recorded the run (a few ms); the controller reads it
+        // again when the window has passed, so a command that fails 40 ms in is still caught.
+        var machine = Testbed.Machines[1];
+        var r = Assert.Single(await Start(Unique("late"), "sleep 0.04; echo 'port in use' >&2; exit 5", machine));
+        Assert.Equal(AgentProcessState.Exited, r.State);
+        Assert.Equal(5, r.ExitCode);
+        Assert.Equal(ErrorKind.ProcessExited, r.Error!.Kind);
+        Assert.Contains("port in use", r.Error.Message);
+        Assert.True(r.Duration >= ProcessScripts.ExitWindow * 0.9, $"the start took {r.Duration.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
     public async Task A_crash_loop_with_OnFailure_and_MaxRestarts_3_ends_Exited_after_exactly_3_restarts()
     {
         var machine = Testbed.Machines[2];
