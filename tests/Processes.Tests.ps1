@@ -77,6 +77,16 @@ Describe 'Start-AgentProcess' {
         $step.Step | Should -Be 'process-start'
         $step.Detail | Should -BeLike 'journaled: exec sleep 5 -> Running*'
     }
+
+    It 'completes -Name with the processes the journal has seen, on every process cmdlet' {
+        $null = $server | Start-AgentProcess -Name completed-one -Command 'exec sleep 5'
+        foreach ($command in 'Stop-AgentProcess', 'Get-AgentProcess', 'Wait-AgentProcess', 'Receive-AgentProcessOutput', 'Start-AgentProcess') {
+            $line = "Get-AgentMachine | $command -Name completed-"
+            $offered = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
+            $offered | Should -Contain 'completed-one' -Because $command
+            $offered | Should -Not -Contain 'journaled' -Because 'only names that start with what was typed are offered'
+        }
+    }
 }
 
 Describe 'Stop-, Wait-AgentProcess and piped processes' {

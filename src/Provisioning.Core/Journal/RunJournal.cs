@@ -213,6 +213,29 @@ public sealed class RunJournal : IDisposable
         return (IReadOnlyList<StepRecord>)list;
     });
 
+    /// <summary>
+    /// The names of the experiment processes this journal has seen started, stopped or read, the most recently seen
+    /// first, at most <paramref name="limit"/>: what tab completion offers for a process name.
+    /// </summary>
+    public IReadOnlyList<string> GetProcessNames(int limit) => Query(connection =>
+    {
+        using var command = connection.CreateCommand();
+        // Every process step's detail starts with "name: " (a process name has no ':'); "*" is a host's failure.
+        command.CommandText = """
+            SELECT substr(detail, 1, instr(detail, ':') - 1) AS name FROM steps
+            WHERE step IN ($start, $stop, $state) AND instr(detail, ':') > 1
+            GROUP BY name HAVING name <> '*' ORDER BY MAX(id) DESC LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$start", StepKinds.ProcessStart);
+        command.Parameters.AddWithValue("$stop", StepKinds.ProcessStop);
+        command.Parameters.AddWithValue("$state", StepKinds.ProcessState);
+        command.Parameters.AddWithValue("$limit", limit);
+        var names = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read()) names.Add(reader.GetString(0));
+        return (IReadOnlyList<string>)names;
+    });
+
     /// <summary>Artifacts fetched by a run, in the order they were recorded. Throws <see cref="ErrorKind.RunNotFound"/>
     /// for an unknown run.</summary>
     public IReadOnlyList<ArtifactRecord> GetArtifacts(long runId) => Query(connection =>

@@ -24,6 +24,7 @@ public abstract class AgentProcessCmdlet : HostOperationCmdlet
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ValidatePattern(NamePattern)]
+    [ArgumentCompleter(typeof(ProcessNameCompleter))]
     public string[] Name { get; set; } = ["*"];
 
     /// <summary>

@@ -20,6 +20,7 @@ public sealed class StartAgentProcessCommand : HostOperationCmdlet
     /// <summary>The process name, unique per machine: letters, digits, '.', '_' and '-'.</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidatePattern(AgentProcesses.NamePattern)]
+    [ArgumentCompleter(typeof(ProcessNameCompleter))]
     public string Name { get; set; } = "";
 
     /// <summary>The command template (POSIX shell), rendered for each machine.</summary>
